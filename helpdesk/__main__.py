@@ -1,0 +1,5 @@
+"""Allow ``python -m helpdesk``."""
+
+from helpdesk.cli import main
+
+raise SystemExit(main())

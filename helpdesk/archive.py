@@ -1,0 +1,69 @@
+"""The raw mail archive: every inbound message, byte for byte, before processing.
+
+Layout: ``<data>/mail/<folder>/<uidvalidity>/<uid>.eml``. The path is a pure
+function of where the message came from, so archiving the same message twice
+(after a crash, or a replay) overwrites the same file: nothing doubles.
+Messages that did not come from IMAP (quarantine replays, ``parse``) are
+archived by content hash under ``<data>/mail/local/``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from helpdesk.durable import atomic_write, sync_filesystem
+
+
+@dataclass(frozen=True)
+class MailSource:
+    """Where an inbound message came from: folder, UIDVALIDITY and UID."""
+
+    folder: str
+    uidvalidity: int
+    uid: int
+
+    @property
+    def key(self) -> str:
+        """A compact unique key, used to deduplicate replays."""
+        return f"{self.folder}/{self.uidvalidity}/{self.uid}"
+
+
+def _safe_folder(folder: str) -> str:
+    """A folder name usable as one directory name."""
+    return re.sub(r"[^A-Za-z0-9._-]", "_", folder) or "_"
+
+
+class MailArchive:
+    """Writes raw messages to disk; flushing is batched with :meth:`sync`."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root / "mail"
+
+    def path_for(self, source: MailSource) -> Path:
+        """The archive file of the message from ``source``."""
+        return self.root / _safe_folder(source.folder) / str(source.uidvalidity) / f"{source.uid}.eml"
+
+    def store(self, source: MailSource, raw: bytes) -> Path:
+        """Archive ``raw``; it is durable only after the next :meth:`sync`."""
+        path = self.path_for(source)
+        atomic_write(path, raw, durable=False, mode=0o600)
+        return path
+
+    def store_local(self, raw: bytes) -> Path:
+        """Archive a message that did not come from IMAP, durably, by content hash."""
+        digest = hashlib.sha256(raw).hexdigest()
+        path = self.root / "local" / f"{digest}.eml"
+        atomic_write(path, raw, durable=True, mode=0o600)
+        return path
+
+    def sync(self) -> None:
+        """Make every message archived so far durable (one flush per batch)."""
+        if self.root.exists():
+            sync_filesystem(self.root)
+
+    def relative(self, path: Path) -> str:
+        """The archive path as stored in the database (relative to the data dir)."""
+        return str(path.relative_to(self.root.parent))

@@ -1,0 +1,291 @@
+"""The ``helpdesk`` command line (DESIGN.md section 3).
+
+Exit status: 0 ok, 2 usage or configuration error, 1 runtime failure. Errors
+are printed as one line on stderr, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from helpdesk import __version__
+from helpdesk.config import Config, config_path, load_config
+from helpdesk.errors import HelpdeskError, MessageRejected, UsageError
+from helpdesk.records import STATUSES, Ticket
+from helpdesk.store import DataDirectoryLock, Store
+
+log = logging.getLogger("helpdesk")
+
+
+def _print_json(document: Any) -> None:
+    json.dump(document, sys.stdout, ensure_ascii=False, indent=2)
+    sys.stdout.write("\n")
+
+
+def ticket_summary(ticket: Ticket) -> dict[str, Any]:
+    """The JSON shape of a ticket in ``tickets --json``."""
+    return {
+        "id": ticket.id,
+        "status": ticket.status,
+        "priority": ticket.priority,
+        "customer": ticket.customer,
+        "subject": ticket.subject,
+        "tags": ticket.tags,
+        "participants": ticket.participants,
+        "created_at": ticket.created_at,
+        "updated_at": ticket.updated_at,
+        "escalation_level": ticket.escalation_level,
+    }
+
+
+def _read_store(config: Config) -> Store:
+    return Store(config.storage_path, readonly=True)
+
+
+def cmd_run(config: Config, args: argparse.Namespace) -> int:
+    from helpdesk.daemon import Daemon
+
+    daemon = Daemon(config)
+    if args.once:
+        report = daemon.run_once()
+        print(
+            f"{report.tickets_created} new ticket(s), {report.messages_recorded} message(s) recorded, "
+            f"{report.skipped} skipped, {report.quarantined} quarantined"
+        )
+    else:
+        daemon.run_forever()
+    return 0
+
+
+def cmd_check(config: Config, args: argparse.Namespace) -> int:
+    for name, directory in (("[rules] path", config.rules_path), ("[templates] path", config.templates_path)):
+        if not directory.is_dir():
+            raise HelpdeskError(f"{config.path}: {name}: no such directory: {directory}")
+    print(f"configuration {config.path}: ok")
+    if args.connect:
+        from helpdesk.fetch import Mailbox
+        from helpdesk.smtp import probe
+
+        mailbox = Mailbox(config.imap, timeout=15)
+        mailbox.connect()
+        mailbox.close()
+        print(f"IMAP {config.imap.host}:{config.imap.port} folder {config.imap.folder}: ok")
+        probe(config.smtp)
+        print(f"SMTP {config.smtp.host}:{config.smtp.port}: ok")
+    return 0
+
+
+def cmd_tickets(config: Config, args: argparse.Namespace) -> int:
+    store = _read_store(config)
+    tickets = [t for t in store.tickets() if args.status is None or t.status == args.status]
+    if args.json:
+        _print_json([ticket_summary(ticket) for ticket in tickets])
+        return 0
+    for ticket in tickets:
+        tags = f" [{', '.join(ticket.tags)}]" if ticket.tags else ""
+        print(
+            f"#{ticket.id:<5} {ticket.status:<8} {ticket.priority:<7} {ticket.updated_at[:16]}  "
+            f"{ticket.customer:<30} {ticket.subject}{tags}"
+        )
+    if not tickets:
+        print("no tickets")
+    return 0
+
+
+def cmd_show(config: Config, args: argparse.Namespace) -> int:
+    store = _read_store(config)
+    ticket = store.ticket(args.id)
+    if ticket is None:
+        raise UsageError(f"no ticket #{args.id}")
+    messages = store.messages(ticket.id)
+    if args.json:
+        document = ticket_summary(ticket)
+        document["messages"] = [message.to_public() for message in messages]
+        document["history"] = ticket.history
+        _print_json(document)
+        return 0
+    print(f"Ticket #{ticket.id}: {ticket.subject}")
+    print(f"  customer {ticket.customer}   status {ticket.status}   priority {ticket.priority}")
+    print(f"  created {ticket.created_at}   updated {ticket.updated_at}")
+    if ticket.tags:
+        print(f"  tags {', '.join(ticket.tags)}")
+    for message in messages:
+        marker = {"in": "<<", "out": ">>", "note": "##"}.get(message.direction, "??")
+        extra = f" (automatic: {message.automatic})" if message.automatic else ""
+        print(f"\n{marker} {message.date}  {message.sender} -> {', '.join(message.to)}{extra}")
+        print(f"   {message.subject}")
+        for line in message.text.splitlines() or [""]:
+            print(f"   {line}")
+    return 0
+
+
+def cmd_parse(args: argparse.Namespace) -> int:
+    from helpdesk.message import parse_message
+
+    try:
+        raw = Path(args.message).read_bytes()
+    except OSError as exc:
+        raise UsageError(f"{args.message}: {exc.strerror}") from None
+    try:
+        message = parse_message(raw)
+    except MessageRejected as exc:
+        raise HelpdeskError(f"{args.message}: cannot be processed: {exc.reason}") from None
+    document = message.to_json()
+    if args.json:
+        _print_json(document)
+        return 0
+    for key in ("message_id", "in_reply_to", "subject", "date", "automatic_reason"):
+        print(f"{key}: {document[key]}")
+    print(f"references: {' '.join(document['references'])}")
+    for key in ("from", "to", "cc"):
+        value = document[key]
+        items = value if isinstance(value, list) else [value] if value else []
+        print(f"{key}: {', '.join(item['email'] for item in items)}")
+    for attachment in document["attachments"]:
+        print(
+            f"attachment: {attachment['filename']} ({attachment['content_type']}, {attachment['size']} bytes)"
+        )
+    print("\n" + document["text"])
+    return 0
+
+
+def cmd_quarantine(config: Config, args: argparse.Namespace) -> int:
+    from helpdesk.quarantine import Quarantine
+
+    quarantine = Quarantine(config.storage_path)
+    if args.action == "list":
+        entries = quarantine.entries()
+        if args.json:
+            _print_json([entry.to_json() for entry in entries])
+        else:
+            for entry in entries:
+                print(f"{entry.id}  {entry.quarantined_at}  {entry.source or 'local'}  {entry.reason}")
+            if not entries:
+                print("quarantine is empty")
+        return 0
+    if args.id is None:
+        raise UsageError("quarantine replay needs an ID (see: helpdesk quarantine list)")
+    quarantine.raw(args.id)  # Fail early, with a clear message, for an unknown id.
+    if DataDirectoryLock(config.storage_path).held_by_other():
+        from helpdesk.daemon import Request, queue_request
+
+        queue_request(config.storage_path, Request("quarantine.replay", args.id))
+        print(f"replay of {args.id} queued: the running daemon applies it on its next cycle")
+        return 0
+    from helpdesk.daemon import Helpdesk
+
+    helpdesk = Helpdesk(config)
+    try:
+        report = helpdesk.replay(args.id)
+    finally:
+        helpdesk.close()
+    if report.quarantined:
+        print(f"{args.id}: still cannot be processed; it is back in quarantine")
+        return 1
+    print(f"{args.id}: replayed ({report.messages_recorded} recorded, {report.skipped} skipped)")
+    return 0
+
+
+def cmd_status(config: Config, args: argparse.Namespace) -> int:
+    from helpdesk.quarantine import Quarantine
+
+    store = _read_store(config)
+    running = DataDirectoryLock(config.storage_path).held_by_other()
+    by_status = {status: 0 for status in STATUSES}
+    for ticket in store.tickets():
+        by_status[ticket.status] += 1
+    state = store.folder_state(config.imap.folder)
+    document = {
+        "daemon_running": running,
+        "data_directory": str(config.storage_path),
+        **store.counts,
+        "by_status": by_status,
+        "quarantined": len(Quarantine(config.storage_path).entries()),
+        "skipped_automatic": len(store.skipped),
+        "folder": config.imap.folder,
+        "uidvalidity": state.uidvalidity if state else None,
+        "last_uid": state.last_uid if state else None,
+    }
+    if args.json:
+        _print_json(document)
+    else:
+        for key, value in document.items():
+            print(f"{key}: {value}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from helpdesk.demo import run_demo
+
+    return run_demo(serve=args.serve)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="helpdesk", description="An email-centric helpdesk daemon for one-person businesses."
+    )
+    parser.add_argument("--config", help="configuration file (default: $HELPDESK_CONFIG or ./config.toml)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debugging detail")
+    parser.add_argument("--version", action="version", version=f"helpdesk {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser("run", help="run the daemon in the foreground")
+    run.add_argument("--once", action="store_true", help="one full cycle, then exit")
+    check = commands.add_parser("check", help="validate the configuration")
+    check.add_argument("--connect", action="store_true", help="also log in to IMAP and SMTP")
+    tickets = commands.add_parser("tickets", help="list tickets")
+    tickets.add_argument("--status", choices=STATUSES)
+    tickets.add_argument("--json", action="store_true")
+    show = commands.add_parser("show", help="show one ticket with its messages")
+    show.add_argument("id", type=int)
+    show.add_argument("--json", action="store_true")
+    parse = commands.add_parser("parse", help="show how the daemon reads one message")
+    parse.add_argument("message", metavar="MESSAGE.eml")
+    parse.add_argument("--json", action="store_true")
+    quarantine = commands.add_parser("quarantine", help="messages that could not be processed")
+    quarantine.add_argument("action", choices=("list", "replay"))
+    quarantine.add_argument("id", nargs="?")
+    quarantine.add_argument("--json", action="store_true")
+    status = commands.add_parser("status", help="what the daemon and the store look like")
+    status.add_argument("--json", action="store_true")
+    demo = commands.add_parser("demo", help="a tour on embedded loopback mail servers")
+    demo.add_argument("--serve", action="store_true", help="keep servers and daemon running")
+    return parser
+
+
+CONFIGURED_COMMANDS: dict[str, Callable[[Config, argparse.Namespace], int]] = {
+    "run": cmd_run,
+    "check": cmd_check,
+    "tickets": cmd_tickets,
+    "show": cmd_show,
+    "quarantine": cmd_quarantine,
+    "status": cmd_status,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``helpdesk`` console script."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        if args.command == "parse":
+            return cmd_parse(args)
+        if args.command == "demo":
+            return cmd_demo(args)
+        config = load_config(config_path(args.config))
+        return CONFIGURED_COMMANDS[args.command](config, args)
+    except HelpdeskError as exc:
+        print(f"helpdesk: {exc}", file=sys.stderr)
+        return exc.exit_status
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,330 @@
+"""Read ``config.toml`` into typed, frozen records.
+
+Every problem is reported as a :class:`ConfigError` that names the file and
+the key (``config.toml: [imap] port: expected an integer, got "abc"``), so the
+command line can print one clear line and exit with status 2. Relative paths
+are resolved against the directory of the config file. Secrets are read from
+``password``, ``password_env`` or ``password_file`` and never need to sit in
+the file itself.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from helpdesk.errors import ConfigError
+
+CONFIG_ENV = "HELPDESK_CONFIG"
+SECURITY_MODES = ("ssl", "starttls", "none")
+EMAIL_PATTERN = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
+
+
+@dataclass(frozen=True)
+class BusinessConfig:
+    """Who the business is: used in templates, invoices and business-hours maths."""
+
+    name: str
+    email: str
+    legal_name: str = ""
+    address: str = ""
+    phone: str = ""
+    website: str = ""
+    tax_id: str = ""
+    tax_rate: float = 0.0
+    currency: str = "EUR"
+    timezone: str = "UTC"
+    hours: str = "Mon-Fri 09:00-18:00"
+    holidays: tuple[date, ...] = ()
+
+    @property
+    def domain(self) -> str:
+        """The domain of the business address, used for Message-IDs."""
+        return self.email.rpartition("@")[2]
+
+
+@dataclass(frozen=True)
+class OwnerConfig:
+    """The one person who runs the business and answers tickets."""
+
+    email: str
+    name: str = ""
+    require_authenticated: bool = False
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """Connection settings shared by the IMAP and SMTP sections."""
+
+    host: str
+    port: int
+    security: str
+    username: str | None
+    password: str | None = field(repr=False)
+    ca_file: Path | None
+
+
+@dataclass(frozen=True)
+class ImapConfig(ServerConfig):
+    """The mailbox the daemon watches."""
+
+    folder: str = "INBOX"
+    idle: bool = True
+    poll_interval: float = 60.0
+    batch_size: int = 200
+
+
+@dataclass(frozen=True)
+class SmtpConfig(ServerConfig):
+    """The server the outbox sends through."""
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole configuration of one helpdesk instance."""
+
+    path: Path
+    business: BusinessConfig
+    owner: OwnerConfig
+    imap: ImapConfig
+    smtp: SmtpConfig
+    storage_path: Path
+    rules_path: Path
+    templates_path: Path
+    digest_schedule: str = "monday 08:00"
+
+
+class _Section:
+    """Typed access to one TOML table that reports errors with file and key."""
+
+    def __init__(self, file: str, name: str, data: Mapping[str, Any]) -> None:
+        self.file = file
+        self.name = name
+        self.data = data
+
+    def error(self, key: str, problem: str) -> ConfigError:
+        return ConfigError(self.file, f"[{self.name}] {key}", problem)
+
+    def _get(self, key: str, kinds: tuple[type, ...], kind_name: str, default: Any) -> Any:
+        if key not in self.data:
+            if default is _REQUIRED:
+                raise self.error(key, "missing (required)")
+            return default
+        value = self.data[key]
+        # TOML booleans are ints in Python; never accept one where a number is wanted.
+        if isinstance(value, bool) and bool not in kinds:
+            raise self.error(key, f"expected {kind_name}, got {value!r}")
+        if not isinstance(value, kinds):
+            raise self.error(key, f"expected {kind_name}, got {value!r}")
+        return value
+
+    def text(self, key: str, default: Any = None) -> Any:
+        value = self._get(key, (str,), "a string", _REQUIRED if default is None else default)
+        return value
+
+    def optional_text(self, key: str) -> str | None:
+        return self._get(key, (str,), "a string", None)
+
+    def integer(self, key: str, default: Any = None, low: int = 0, high: int = 2**31) -> int:
+        value = self._get(key, (int,), "an integer", _REQUIRED if default is None else default)
+        if not low <= value <= high:
+            raise self.error(key, f"must be between {low} and {high}, got {value}")
+        return value
+
+    def number(self, key: str, default: float, low: float = 0.0) -> float:
+        value = float(self._get(key, (int, float), "a number", default))
+        if value < low:
+            raise self.error(key, f"must be at least {low}, got {value}")
+        return value
+
+    def boolean(self, key: str, default: bool) -> bool:
+        return self._get(key, (bool,), "true or false", default)
+
+    def choice(self, key: str, choices: tuple[str, ...], default: str) -> str:
+        value = self.text(key, default)
+        if value not in choices:
+            raise self.error(key, f"must be one of {', '.join(choices)}, got {value!r}")
+        return value
+
+    def email(self, key: str) -> str:
+        value = self.text(key).strip().lower()
+        if not EMAIL_PATTERN.match(value):
+            raise self.error(key, f"not an email address: {value!r}")
+        return value
+
+    def path(self, key: str, base: Path, default: Path | None) -> Path | None:
+        value = self.optional_text(key)
+        if value is None:
+            return default
+        return (base / Path(value).expanduser()).resolve()
+
+
+_REQUIRED = object()
+
+
+def _table(file: str, data: Mapping[str, Any], name: str, required: bool) -> _Section:
+    value = data.get(name)
+    if value is None:
+        if required:
+            raise ConfigError(file, f"[{name}]", "missing section (required)")
+        value = {}
+    if not isinstance(value, dict):
+        raise ConfigError(file, f"[{name}]", "must be a table")
+    return _Section(file, name, value)
+
+
+def _password(section: _Section, base: Path) -> str | None:
+    """Read the secret from exactly one of password, password_env, password_file."""
+    given = [key for key in ("password", "password_env", "password_file") if key in section.data]
+    if len(given) > 1:
+        raise section.error(given[1], f"give only one of {', '.join(given)}")
+    if not given:
+        return None
+    key = given[0]
+    value = section.text(key)
+    if key == "password":
+        return value
+    if key == "password_env":
+        if value not in os.environ:
+            raise section.error(key, f"environment variable {value} is not set")
+        return os.environ[value]
+    secret_path = (base / Path(value).expanduser()).resolve()
+    try:
+        return secret_path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise section.error(key, f"cannot read {secret_path}: {exc.strerror}") from None
+
+
+def _server_fields(section: _Section, base: Path, default_ports: Mapping[str, int]) -> dict:
+    security = section.choice("security", SECURITY_MODES, "ssl")
+    ca_file = section.path("ca_file", base, None)
+    if ca_file is not None and not ca_file.is_file():
+        raise section.error("ca_file", f"no such file: {ca_file}")
+    username = section.optional_text("username")
+    return {
+        "host": section.text("host"),
+        "port": section.integer("port", default_ports[security], low=1, high=65535),
+        "security": security,
+        "username": username,
+        "password": _password(section, base),
+        "ca_file": ca_file,
+    }
+
+
+def _holidays(section: _Section) -> tuple[date, ...]:
+    raw = section.data.get("holidays", [])
+    if not isinstance(raw, list):
+        raise section.error("holidays", "expected a list of dates")
+    days = []
+    for item in raw:
+        if isinstance(item, date):
+            days.append(item)
+            continue
+        try:
+            days.append(date.fromisoformat(str(item)))
+        except ValueError:
+            raise section.error("holidays", f"not a date (YYYY-MM-DD): {item!r}") from None
+    return tuple(sorted(days))
+
+
+def _business(file: str, data: Mapping[str, Any]) -> BusinessConfig:
+    section = _table(file, data, "business", required=True)
+    timezone = section.text("timezone", "UTC")
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise section.error("timezone", f"unknown time zone {timezone!r}") from None
+    return BusinessConfig(
+        name=section.text("name"),
+        email=section.email("email"),
+        legal_name=section.text("legal_name", ""),
+        address=section.text("address", ""),
+        phone=section.text("phone", ""),
+        website=section.text("website", ""),
+        tax_id=section.text("tax_id", ""),
+        tax_rate=section.number("tax_rate", 0.0),
+        currency=section.text("currency", "EUR"),
+        timezone=timezone,
+        hours=section.text("hours", "Mon-Fri 09:00-18:00"),
+        holidays=_holidays(section),
+    )
+
+
+def shipped_directory(name: str) -> Path:
+    """The directory of the shipped defaults (``rules`` or ``templates``)."""
+    package_dir = Path(__file__).resolve().parent
+    installed = package_dir / name
+    # An installed wheel has them inside the package; a source checkout beside it.
+    return installed if installed.is_dir() else package_dir.parent / name
+
+
+def load_config(path: Path | str) -> Config:
+    """Load and validate the configuration file at ``path``."""
+    path = Path(path)
+    file = str(path)
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(file, "", "no such configuration file") from None
+    except OSError as exc:
+        raise ConfigError(file, "", f"cannot read: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(file, "", f"TOML syntax error: {exc}") from None
+    base = path.resolve().parent
+
+    business = _business(file, data)
+    owner_section = _table(file, data, "owner", required=True)
+    owner = OwnerConfig(
+        email=owner_section.email("email"),
+        name=owner_section.text("name", ""),
+        require_authenticated=owner_section.boolean("require_authenticated", False),
+    )
+    if owner.email == business.email:
+        raise owner_section.error("email", "must differ from [business] email")
+
+    imap_section = _table(file, data, "imap", required=True)
+    imap = ImapConfig(
+        **_server_fields(imap_section, base, {"ssl": 993, "starttls": 143, "none": 143}),
+        folder=imap_section.text("folder", "INBOX"),
+        idle=imap_section.boolean("idle", True),
+        poll_interval=imap_section.number("poll_interval", 60.0, low=0.1),
+        batch_size=imap_section.integer("batch_size", 200, low=1, high=10_000),
+    )
+    if imap.username is None:
+        raise imap_section.error("username", "missing (required)")
+
+    smtp_section = _table(file, data, "smtp", required=True)
+    smtp = SmtpConfig(**_server_fields(smtp_section, base, {"ssl": 465, "starttls": 587, "none": 25}))
+
+    storage = _table(file, data, "storage", required=False)
+    rules = _table(file, data, "rules", required=False)
+    templates = _table(file, data, "templates", required=False)
+    schedule_section = _table(file, data, "schedule", required=False)
+    return Config(
+        path=path.resolve(),
+        business=business,
+        owner=owner,
+        imap=imap,
+        smtp=smtp,
+        storage_path=storage.path("path", base, base / "data"),
+        rules_path=rules.path("path", base, shipped_directory("rules")),
+        templates_path=templates.path("path", base, shipped_directory("templates")),
+        digest_schedule=schedule_section.text("digest", "monday 08:00"),
+    )
+
+
+def config_path(explicit: str | None) -> Path:
+    """Where the configuration is: ``--config``, else $HELPDESK_CONFIG, else ./config.toml."""
+    if explicit:
+        return Path(explicit)
+    if os.environ.get(CONFIG_ENV):
+        return Path(os.environ[CONFIG_ENV])
+    return Path("config.toml")

@@ -1,0 +1,261 @@
+"""Ingestion: from raw fetched bytes to ticket records, exactly once.
+
+For each batch the order is fixed, because it is what makes ingestion safe
+against a crash at any point:
+
+1. archive every raw message (one file system flush for the whole batch);
+2. parse, classify and thread each message, recording it in the store; a
+   message that cannot be processed goes to quarantine with its reason;
+3. move the folder's saved UID past the batch and commit the store — records
+   and UID change together in one atomic commit.
+
+A crash before step 3 leaves the UID where it was, so the batch is fetched
+again; the store deduplicates on the message's source (folder, UIDVALIDITY,
+UID) and on its Message-ID, so nothing is recorded twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from helpdesk.archive import MailArchive, MailSource
+from helpdesk.config import Config
+from helpdesk.errors import MessageRejected
+from helpdesk.fetch import FetchedMessage
+from helpdesk.message import InboundMessage, parse_message
+from helpdesk.quarantine import Quarantine
+from helpdesk.records import Customer, FolderState, StoredMessage, Ticket, iso
+from helpdesk.store import Store
+from helpdesk.threads import base_subject, find_ticket
+from helpdesk.tokens import ReplyTokens
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+
+@dataclass(frozen=True)
+class Event:
+    """Something that happened to a ticket, for the rules to react to."""
+
+    name: str
+    ticket_id: int
+    message_id: int | None = None
+
+
+@dataclass
+class IngestReport:
+    """What one batch (or one replay) did."""
+
+    tickets_created: int = 0
+    messages_recorded: int = 0
+    duplicates: int = 0
+    skipped: int = 0
+    quarantined: int = 0
+    events: list[Event] = field(default_factory=list)
+
+    def add(self, other: IngestReport) -> None:
+        """Fold another report into this one."""
+        self.tickets_created += other.tickets_created
+        self.messages_recorded += other.messages_recorded
+        self.duplicates += other.duplicates
+        self.skipped += other.skipped
+        self.quarantined += other.quarantined
+        self.events.extend(other.events)
+
+
+class Ingestor:
+    """Turns raw inbound messages into tickets, messages and customers."""
+
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        archive: MailArchive,
+        quarantine: Quarantine,
+        tokens: ReplyTokens,
+        clock: Clock,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.archive = archive
+        self.quarantine = quarantine
+        self.tokens = tokens
+        self.clock = clock
+
+    def ingest_batch(self, folder: str, uidvalidity: int, batch: list[FetchedMessage]) -> IngestReport:
+        """Archive, record and commit one fetched batch (see the module docstring)."""
+        report = IngestReport()
+        fresh: list[tuple[MailSource, bytes, str]] = []
+        for fetched in batch:
+            source = MailSource(folder, uidvalidity, fetched.uid)
+            if self.store.has_source(source.key):
+                report.duplicates += 1
+                continue
+            path = self.archive.store(source, fetched.raw)
+            fresh.append((source, fetched.raw, self.archive.relative(path)))
+        self.archive.sync()
+        for source, raw, archive_path in fresh:
+            report.add(self._process(raw, source.key, archive_path))
+        if batch:
+            last_uid = max(fetched.uid for fetched in batch)
+            self.store.set_folder_state(FolderState(folder, uidvalidity, last_uid))
+        self.store.commit()
+        return report
+
+    def ingest_local(self, raw: bytes) -> IngestReport:
+        """Ingest a message that did not come from IMAP (a quarantine replay)."""
+        path = self.archive.store_local(raw)
+        report = self._process(raw, None, self.archive.relative(path))
+        self.store.commit()
+        return report
+
+    def _process(self, raw: bytes, source: str | None, archive_path: str) -> IngestReport:
+        """Record one archived message; quarantine it if that fails. Never raises."""
+        try:
+            message = parse_message(raw)
+            return self._record(message, source, archive_path)
+        except MessageRejected as exc:
+            reason = exc.reason
+        except Exception as exc:  # A bad message must never stop the daemon.
+            log.exception("unexpected error processing %s", source or archive_path)
+            reason = f"internal error: {type(exc).__name__}: {exc}"
+        entry = self.quarantine.add(raw, reason, source)
+        log.warning("quarantined %s (%s): %s", entry.id, source or "local", reason)
+        return IngestReport(quarantined=1)
+
+    def _record(self, message: InboundMessage, source: str | None, archive_path: str) -> IngestReport:
+        report = IngestReport()
+        if self.store.ticket_for_message_id(message.message_id) is not None:
+            log.info("duplicate Message-ID <%s> from %s: not recorded again", message.message_id, source)
+            report.duplicates = 1
+            return report
+        if message.sender is None or not message.sender.email:
+            raise MessageRejected("no sender address (From is missing or unreadable)")
+        sender = message.sender.email
+        if sender == self.config.business.email:
+            raise MessageRejected(f"sent from our own address {sender} (mail loop?)")
+        if sender == self.config.owner.email:
+            raise MessageRejected("from the owner's address without a valid reply token")
+
+        now = self.clock()
+        decision = find_ticket(message, self.store, self.tokens, now)
+        if message.is_automatic:
+            return self._record_automatic(message, decision.ticket_id, source, archive_path)
+
+        stamp = iso(now)
+        if decision.ticket_id is None:
+            ticket = Ticket(
+                id=self.store.new_ticket_id(),
+                customer=sender,
+                subject=base_subject(message.subject) or "(no subject)",
+                created_at=stamp,
+                updated_at=stamp,
+                participants=[sender],
+            )
+            ticket.record(stamp, "created", f"from {sender}")
+            report.tickets_created = 1
+            report.events.append(Event("ticket.created", ticket.id))
+        else:
+            found = self.store.ticket(decision.ticket_id)
+            assert found is not None, "the threader only returns existing tickets"
+            ticket = found
+            if ticket.status == "closed":
+                ticket.status = "open"
+                ticket.closed_at = None
+                ticket.record(stamp, "reopened", "customer wrote again")
+                report.events.append(Event("ticket.reopened", ticket.id))
+            elif ticket.status == "pending":
+                ticket.status = "open"
+            if sender not in ticket.participants:
+                ticket.participants.append(sender)
+        ticket.last_customer_at = stamp
+        ticket.updated_at = stamp
+        stored = self._stored_message(message, ticket.id, source, archive_path, None)
+        ticket.record(stamp, "message", f"from {sender} ({decision.reason})")
+        self.store.save_ticket(ticket)
+        self.store.add_message(stored)
+        self._update_customer(message, stamp, new_ticket=decision.ticket_id is None)
+        report.messages_recorded = 1
+        report.events.append(Event("message.received", ticket.id, stored.id))
+        return report
+
+    def _record_automatic(
+        self, message: InboundMessage, ticket_id: int | None, source: str | None, archive_path: str
+    ) -> IngestReport:
+        """Automatic mail is recorded on its ticket without changing it, or skipped."""
+        reason = message.automatic_reason or "automatic"
+        stamp = iso(self.clock())
+        if ticket_id is None:
+            sender = message.sender.email if message.sender else "?"
+            self.store.note_skipped(
+                {
+                    "at": stamp,
+                    "from": sender,
+                    "subject": message.subject,
+                    "reason": reason,
+                    "source": source or archive_path,
+                }
+            )
+            log.info("skipped automatic message from %s (%s): %s", sender, reason, message.subject)
+            return IngestReport(skipped=1)
+        ticket = self.store.ticket(ticket_id)
+        assert ticket is not None
+        event = "bounce" if message.is_bounce else "automatic"
+        ticket.record(stamp, event, reason)
+        self.store.save_ticket(ticket)
+        self.store.add_message(self._stored_message(message, ticket_id, source, archive_path, reason))
+        report = IngestReport(messages_recorded=1)
+        if message.is_bounce:
+            report.events.append(Event("delivery.bounced", ticket_id))
+        return report
+
+    def _stored_message(
+        self,
+        message: InboundMessage,
+        ticket_id: int,
+        source: str | None,
+        archive_path: str,
+        automatic: str | None,
+    ) -> StoredMessage:
+        return StoredMessage(
+            id=self.store.new_message_id(),
+            ticket_id=ticket_id,
+            direction="in",
+            message_id=message.message_id,
+            sender=message.sender.email if message.sender else "",
+            to=[address.email for address in message.to],
+            cc=[address.email for address in message.cc],
+            subject=message.subject,
+            date=iso(message.date or self.clock()),
+            text=message.text,
+            attachments=[
+                {
+                    "filename": item.filename,
+                    "content_type": item.content_type,
+                    "size": item.size,
+                    "sha256": item.sha256,
+                }
+                for item in message.attachments
+            ],
+            archive_path=archive_path,
+            source=source,
+            automatic=automatic,
+            references=list(message.references),
+        )
+
+    def _update_customer(self, message: InboundMessage, stamp: str, new_ticket: bool) -> None:
+        assert message.sender is not None
+        email = message.sender.email
+        customer = self.store.customer(email) or Customer(
+            id=0, email=email, name="", first_contact=stamp, last_contact=stamp
+        )
+        if message.sender.name:
+            customer.name = message.sender.name
+        customer.last_contact = stamp
+        if new_ticket:
+            customer.ticket_count += 1
+        self.store.save_customer(customer)

@@ -1,0 +1,129 @@
+"""The records helpdesk keeps: tickets, messages, customers, folder state.
+
+Plain dataclasses with a lossless ``to_doc``/``from_doc`` round trip to the
+JSON documents the store writes. Times are ISO 8601 strings in UTC so that
+documents stay readable and sort correctly as text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from datetime import UTC, datetime
+from typing import Any, Self
+
+STATUSES = ("new", "open", "pending", "closed")
+PRIORITIES = ("low", "normal", "high", "urgent")
+DIRECTIONS = ("in", "out", "note")
+
+
+def utc_now() -> datetime:
+    """The current time, timezone-aware in UTC."""
+    return datetime.now(UTC)
+
+
+def iso(moment: datetime) -> str:
+    """A UTC ISO 8601 string for ``moment`` (second precision)."""
+    return moment.astimezone(UTC).replace(microsecond=0).isoformat()
+
+
+class _Document:
+    """Conversion between a dataclass record and its stored document."""
+
+    def to_doc(self) -> dict[str, Any]:
+        return asdict(self)  # type: ignore[call-overload]
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> Self:
+        names = {item.name for item in fields(cls)}  # type: ignore[arg-type]
+        return cls(**{key: value for key, value in doc.items() if key in names})
+
+
+@dataclass
+class HistoryEntry(_Document):
+    """One thing that happened to a ticket, for the audit trail."""
+
+    at: str
+    event: str
+    detail: str = ""
+
+
+@dataclass
+class Ticket(_Document):
+    """A customer conversation and its state."""
+
+    id: int
+    customer: str
+    subject: str
+    created_at: str
+    updated_at: str
+    status: str = "new"
+    priority: str = "normal"
+    tags: list[str] = field(default_factory=list)
+    participants: list[str] = field(default_factory=list)
+    closed_at: str | None = None
+    last_customer_at: str | None = None
+    last_owner_at: str | None = None
+    escalation_level: int = 0
+    history: list[dict[str, str]] = field(default_factory=list)
+
+    def record(self, at: str, event: str, detail: str = "") -> None:
+        """Append an entry to the ticket's history."""
+        self.history.append(HistoryEntry(at, event, detail).to_doc())
+
+
+@dataclass
+class StoredMessage(_Document):
+    """One message of a ticket: inbound, outbound or an internal note."""
+
+    id: int
+    ticket_id: int
+    direction: str
+    message_id: str
+    sender: str
+    to: list[str]
+    subject: str
+    date: str
+    text: str
+    cc: list[str] = field(default_factory=list)
+    attachments: list[dict[str, Any]] = field(default_factory=list)
+    archive_path: str | None = None
+    source: str | None = None
+    automatic: str | None = None
+    references: list[str] = field(default_factory=list)
+
+    def to_public(self) -> dict[str, Any]:
+        """The JSON shape of a message in ``helpdesk show --json``."""
+        return {
+            "direction": self.direction,
+            "from": self.sender,
+            "to": self.to,
+            "cc": self.cc,
+            "subject": self.subject,
+            "text": self.text,
+            "date": self.date,
+            "message_id": self.message_id,
+            "attachments": self.attachments,
+            "automatic": self.automatic,
+        }
+
+
+@dataclass
+class Customer(_Document):
+    """Someone who has written to the business."""
+
+    id: int
+    email: str
+    name: str
+    first_contact: str
+    last_contact: str
+    ticket_count: int = 0
+    tags: list[str] = field(default_factory=list)
+
+
+@dataclass
+class FolderState(_Document):
+    """How far ingestion has got in one IMAP folder (getmail-style poll state)."""
+
+    folder: str
+    uidvalidity: int
+    last_uid: int
