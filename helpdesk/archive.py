@@ -10,7 +10,6 @@ archived by content hash under ``<data>/mail/local/``.
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,9 +30,20 @@ class MailSource:
         return f"{self.folder}/{self.uidvalidity}/{self.uid}"
 
 
+_SAFE_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-")
+
+
 def _safe_folder(folder: str) -> str:
-    """A folder name usable as one directory name."""
-    return re.sub(r"[^A-Za-z0-9._-]", "_", folder) or "_"
+    """A folder name usable as one directory name, distinct for distinct folders.
+
+    Letters, digits, ``.``, ``_`` and ``-`` stay; every other byte of the
+    UTF-8 name (``%`` included) becomes ``%XX``, so two folders never share a
+    directory, and ``.``, ``..`` and the empty name are encoded too.
+    """
+    encoded = "".join(chr(byte) if byte in _SAFE_BYTES else f"%{byte:02X}" for byte in folder.encode())
+    if encoded in ("", ".", ".."):
+        return "".join(f"%{byte:02X}" for byte in folder.encode()) or "%"
+    return encoded
 
 
 class MailArchive:

@@ -15,7 +15,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -224,6 +224,9 @@ def _holidays(section: _Section) -> tuple[date, ...]:
         raise section.error("holidays", "expected a list of dates")
     days = []
     for item in raw:
+        # A TOML datetime is a date too in Python; a holiday is a whole day.
+        if isinstance(item, datetime):
+            raise section.error("holidays", f"not a date (YYYY-MM-DD): {item.isoformat()!r}")
         if isinstance(item, date):
             days.append(item)
             continue
@@ -278,6 +281,8 @@ def load_config(path: Path | str) -> Config:
         raise ConfigError(file, "", f"cannot read: {exc.strerror}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(file, "", f"TOML syntax error: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(file, "", f"not UTF-8 text (byte {exc.start}): save the file as UTF-8") from None
     base = path.resolve().parent
 
     business = _business(file, data)

@@ -159,6 +159,9 @@ def _announces_mail(response: tuple) -> bool:
 
 def describe(exc: BaseException) -> str:
     """A short human description of a network error (no traceback)."""
+    # Client libraries wrap the socket error; the wrapped one says it best.
+    if isinstance(exc.__cause__, OSError):
+        return describe(exc.__cause__)
     if isinstance(exc, socket.gaierror):
         return f"cannot resolve host ({exc.strerror})"
     if isinstance(exc, ConnectionRefusedError):

@@ -60,10 +60,15 @@ class Quarantine:
                 continue
         return sorted(found, key=lambda entry: (entry.quarantined_at, entry.id))
 
+    @staticmethod
+    def _check(entry_id: str) -> None:
+        """Refuse an id that is not one (it could name a path outside the quarantine)."""
+        if not entry_id.isascii() or not entry_id.isalnum():
+            raise UsageError(f"no quarantined message {entry_id!r}")
+
     def raw(self, entry_id: str) -> bytes:
         """The raw bytes of an entry; UsageError if there is no such entry."""
-        if not entry_id.isalnum():
-            raise UsageError(f"no quarantined message {entry_id!r}")
+        self._check(entry_id)
         try:
             return (self.root / f"{entry_id}.eml").read_bytes()
         except FileNotFoundError:
@@ -71,5 +76,6 @@ class Quarantine:
 
     def remove(self, entry_id: str) -> None:
         """Delete an entry after a successful replay."""
+        self._check(entry_id)
         (self.root / f"{entry_id}.json").unlink(missing_ok=True)
         (self.root / f"{entry_id}.eml").unlink(missing_ok=True)

@@ -30,9 +30,11 @@ happened meanwhile) and never write.
 
 from __future__ import annotations
 
+import copy
 import fcntl
 import json
 import os
+from bisect import insort
 from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
@@ -73,9 +75,12 @@ class SegmentStorage(Storage):
                 self._data = {}
             else:
                 try:
-                    self._data = json.loads(text) if text else {}
+                    data = json.loads(text) if text else {}
                 except ValueError as exc:
                     raise StoreError(f"{self.path}: corrupt store segment: {exc}") from None
+                if not _is_segment(data):
+                    raise StoreError(f"{self.path}: corrupt store segment: not tables of documents")
+                self._data = data
         return self._data
 
     def write(self, data: dict[str, Any]) -> None:
@@ -90,6 +95,14 @@ class SegmentStorage(Storage):
 
     def close(self) -> None:
         """Nothing to release: files are opened only while reading or writing."""
+
+
+def _is_segment(data: Any) -> bool:
+    """Whether decoded JSON has the shape TinyDB expects: tables of documents."""
+    return isinstance(data, dict) and all(
+        isinstance(table, dict) and all(isinstance(doc, dict) for doc in table.values())
+        for table in data.values()
+    )
 
 
 def _ticket_segment(ticket_id: int) -> str:
@@ -226,21 +239,26 @@ class Store:
         self._state.setdefault("folders", {})
         self._state.setdefault("skipped", [])
         for name, segment in self._segments.items():
-            if name.startswith("tickets-"):
-                for doc in segment.table("tickets"):
-                    self._index_ticket(Ticket.from_doc(doc))
-                for doc in segment.table("messages"):
-                    self._index_message(StoredMessage.from_doc(doc))
-            elif name.startswith("customers-"):
-                for doc in segment.table("customers"):
-                    self._customer_ids[doc["email"]] = doc.doc_id
+            try:
+                if name.startswith("tickets-"):
+                    for doc in segment.table("tickets"):
+                        self._index_ticket(Ticket.from_doc(doc))
+                    for doc in segment.table("messages"):
+                        self._index_message(StoredMessage.from_doc(doc))
+                elif name.startswith("customers-"):
+                    for doc in segment.table("customers"):
+                        self._customer_ids[doc["email"]] = doc.doc_id
+            except (KeyError, TypeError) as exc:
+                raise StoreError(f"{self.db_dir / name}: corrupt store segment: {exc}") from None
 
     def _index_ticket(self, ticket: Ticket) -> None:
         if ticket.id in self.ticket_ids:
             return
         self.ticket_ids.add(ticket.id)
-        self._customer_tickets[ticket.customer].append(ticket.id)
-        self._subject_index[(ticket.customer, subject_key(ticket.subject))].append(ticket.id)
+        # Ids grow with age; sorted insertion keeps "oldest first" whatever
+        # order the segments hand the documents back in.
+        insort(self._customer_tickets[ticket.customer], ticket.id)
+        insort(self._subject_index[(ticket.customer, subject_key(ticket.subject))], ticket.id)
 
     def _index_message(self, message: StoredMessage) -> None:
         if message.message_id:
@@ -254,13 +272,15 @@ class Store:
     # -- reading ---------------------------------------------------------------
 
     def _get(self, segment: str, table: str, doc_id: int) -> dict[str, Any] | None:
+        # Callers get a deep copy: a record they change but do not save must
+        # not change the pending or loaded documents behind the store's back.
         pending = self._pending.get(segment, {}).get(table, {}).get(doc_id)
         if pending is not None:
-            return pending
+            return copy.deepcopy(pending)
         if segment not in self._segments and not (self.db_dir / segment).exists():
             return None
         doc = self._segment(segment).table(table).get(doc_id=doc_id)
-        return dict(doc) if doc is not None else None
+        return copy.deepcopy(dict(doc)) if doc is not None else None
 
     def ticket(self, ticket_id: int) -> Ticket | None:
         """The ticket with ``ticket_id``, or None."""
