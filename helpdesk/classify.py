@@ -42,6 +42,7 @@ HEADERS_READ = (
     "list-unsubscribe-post",
     "x-auto-response-suppress",
     "subject",
+    "return-path",
     *_AUTOREPLY_HEADERS,
 )
 
@@ -161,6 +162,10 @@ def _autoreply_header_reason(view: Mapping[str, str]) -> str | None:
             return f"{canonical}: {value.strip()}"
     if view.get("precedence", "").strip().lower() == "auto_reply":
         return "Precedence: auto_reply"
+    if view.get("return-path", "").replace(" ", "") == "<>":
+        # RFC 3834 section 3.3: automatic mail goes out with a null sender;
+        # mail a person writes never does.
+        return "null Return-Path <>"
     return None
 
 
@@ -187,7 +192,8 @@ def detect_automatic(
     of a ``multipart/report`` body, or ``"delivery-status"`` when the parser
     saw a ``message/delivery-status`` part. The first matching marker gives
     the reason, in order: Auto-Submitted, bounce, other reports, vendor
-    auto-reply headers, list and bulk markers, the sender address.
+    auto-reply headers and a null Return-Path, list and bulk markers, the
+    sender address.
     """
     view = header_view(headers)
     auto_submitted = is_auto_submitted(view)

@@ -64,10 +64,13 @@ def cmd_run(config: Config, args: argparse.Namespace) -> int:
 
 
 def cmd_check(config: Config, args: argparse.Namespace) -> int:
-    for name, directory in (("[rules] path", config.rules_path), ("[templates] path", config.templates_path)):
-        if not directory.is_dir():
-            raise HelpdeskError(f"{config.path}: {name}: no such directory: {directory}")
+    from helpdesk.render import Templates
+
+    if not config.rules_path.is_dir():
+        raise HelpdeskError(f"{config.path}: [rules] path: no such directory: {config.rules_path}")
     print(f"configuration {config.path}: ok")
+    Templates.from_config(config).validate()
+    print(f"templates {config.templates_path}: ok")
     if args.connect:
         from helpdesk.fetch import Mailbox
         from helpdesk.smtp import probe

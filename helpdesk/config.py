@@ -57,6 +57,7 @@ class OwnerConfig:
     email: str
     name: str = ""
     require_authenticated: bool = False
+    cc_participants: bool = True
 
 
 @dataclass(frozen=True)
@@ -291,6 +292,7 @@ def load_config(path: Path | str) -> Config:
         email=owner_section.email("email"),
         name=owner_section.text("name", ""),
         require_authenticated=owner_section.boolean("require_authenticated", False),
+        cc_participants=owner_section.boolean("cc_participants", True),
     )
     if owner.email == business.email:
         raise owner_section.error("email", "must differ from [business] email")

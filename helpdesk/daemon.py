@@ -9,6 +9,7 @@ the data directory lock for as long as it runs.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import signal
@@ -17,14 +18,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
+from helpdesk.actions import Actions
 from helpdesk.archive import MailArchive
 from helpdesk.config import Config
+from helpdesk.dispatch import Dispatcher
 from helpdesk.durable import atomic_write
 from helpdesk.errors import ConnectionFailed, HelpdeskError, StoreError
 from helpdesk.fetch import NETWORK_ERRORS, Mailbox, describe
 from helpdesk.ingest import Clock, Ingestor, IngestReport
+from helpdesk.outbox import Outbox, SendReport
 from helpdesk.quarantine import Quarantine
 from helpdesk.records import FolderState, utc_now
+from helpdesk.render import Templates
+from helpdesk.smtp import SmtpTransport
 from helpdesk.store import DataDirectoryLock, Store
 from helpdesk.tokens import ReplyTokens, load_secret
 
@@ -55,6 +61,9 @@ class Helpdesk:
 
     def __init__(self, config: Config, clock: Clock = utc_now) -> None:
         self.config = config
+        self.clock = clock
+        templates = Templates.from_config(config)
+        templates.validate()
         data_dir = config.storage_path
         data_dir.mkdir(parents=True, exist_ok=True)
         self.lock = DataDirectoryLock(data_dir)
@@ -66,6 +75,9 @@ class Helpdesk:
         self.ingestor = Ingestor(
             config, self.store, MailArchive(data_dir), self.quarantine, self.tokens, clock
         )
+        self.outbox = Outbox(data_dir, config.business.name, config.business.email)
+        actions = Actions(config, self.store, self.outbox, templates, self.tokens, clock)
+        self.dispatcher = Dispatcher(self.store, actions, data_dir, clock)
 
     def close(self) -> None:
         """Release the data directory."""
@@ -130,10 +142,34 @@ class Helpdesk:
             )
         return report
 
+    def send_outbox(self) -> SendReport:
+        """Send every outbox item that is due; tell the owner about failures."""
+
+        async def send() -> SendReport:
+            transport = SmtpTransport(self.config.smtp)
+            try:
+                return await self.outbox.send_due(transport, self.clock())
+            finally:
+                await transport.close()
+
+        report = asyncio.run(send())
+        if report.failed:
+            self.dispatcher.delivery_failed(report.failed)
+            report.sent.extend(asyncio.run(send()).sent)
+        return report
+
+    def seconds_until_due(self) -> float | None:
+        """Seconds until the next outbox retry is due, or None if nothing waits."""
+        due = self.outbox.next_due()
+        return None if due is None else max(0.0, (due - self.clock()).total_seconds())
+
     def cycle(self, mailbox: Mailbox) -> IngestReport:
-        """One full cycle: queued requests, then new mail."""
+        """One full cycle: queued requests, new mail, the actions it calls for, the outbox."""
         self.apply_requests()
-        return self.ingest_new(mailbox)
+        report = self.ingest_new(mailbox)
+        self.dispatcher.run()
+        self.send_outbox()
+        return report
 
 
 class Daemon:
@@ -177,7 +213,11 @@ class Daemon:
                         mailbox.connect()
                         backoff = 1.0
                     helpdesk.cycle(mailbox)
-                    mailbox.wait_for_mail(self.config.imap.poll_interval, self._should_stop)
+                    wait = self.config.imap.poll_interval
+                    retry = helpdesk.seconds_until_due()
+                    if retry is not None:
+                        wait = max(1.0, min(wait, retry))
+                    mailbox.wait_for_mail(wait, self._should_stop)
                 except (ConnectionFailed, *NETWORK_ERRORS) as exc:
                     message = str(exc) if isinstance(exc, ConnectionFailed) else describe(exc)
                     log.warning("%s; reconnecting in %.0f s", message, backoff)

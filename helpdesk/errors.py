@@ -52,5 +52,14 @@ class MessageRejected(HelpdeskError):
         super().__init__(reason)
 
 
+class OwnerMailRejected(MessageRejected):
+    """Mail that claims to be the owner's without proof: quarantined, and the owner warned."""
+
+    def __init__(self, reason: str, sender: str, subject: str) -> None:
+        super().__init__(reason)
+        self.sender = sender
+        self.subject = subject
+
+
 class StoreError(HelpdeskError):
     """The data directory is unusable (locked, corrupt, unwritable)."""

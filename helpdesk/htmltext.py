@@ -201,6 +201,7 @@ class _Converter(HTMLParser):
         self._hidden: list[str] = []
         self._quote: list[str] = []
         self._cut = False
+        self._both = (self.full, self.new)
         self._pre = 0
         self._lists: list[list[int]] = []
         self._cells = 0
@@ -211,8 +212,8 @@ class _Converter(HTMLParser):
     def _writers(self) -> tuple[_Writer, ...]:
         """The writers that receive the current content."""
         if self._quote or self._cut:
-            return (self.full,)
-        return (self.full, self.new)
+            return self._both[:1]
+        return self._both
 
     def _newline(self, count: int) -> None:
         for writer in self._writers():
@@ -357,7 +358,7 @@ class _Converter(HTMLParser):
             self._quote.pop()
 
     def handle_data(self, data: str) -> None:
-        if self._hidden:
+        if self._hidden or not data:
             return
         for writer in self._writers():
             if self._pre:

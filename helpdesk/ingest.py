@@ -18,32 +18,25 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from helpdesk.archive import MailArchive, MailSource
+from helpdesk.compose import new_message_id
 from helpdesk.config import Config
-from helpdesk.errors import MessageRejected
+from helpdesk.errors import MessageRejected, OwnerMailRejected
 from helpdesk.fetch import FetchedMessage
 from helpdesk.message import InboundMessage, parse_message
+from helpdesk.owner import OWNER_PURPOSE, OwnerRejected, authenticate, plan_reply
 from helpdesk.quarantine import Quarantine
 from helpdesk.records import Customer, FolderState, StoredMessage, Ticket, iso
 from helpdesk.store import Store
-from helpdesk.threads import base_subject, find_ticket
+from helpdesk.threads import base_subject, find_ticket, recipients
 from helpdesk.tokens import ReplyTokens
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
-
-
-@dataclass(frozen=True)
-class Event:
-    """Something that happened to a ticket, for the rules to react to."""
-
-    name: str
-    ticket_id: int
-    message_id: int | None = None
 
 
 @dataclass
@@ -55,7 +48,6 @@ class IngestReport:
     duplicates: int = 0
     skipped: int = 0
     quarantined: int = 0
-    events: list[Event] = field(default_factory=list)
 
     def add(self, other: IngestReport) -> None:
         """Fold another report into this one."""
@@ -64,7 +56,6 @@ class IngestReport:
         self.duplicates += other.duplicates
         self.skipped += other.skipped
         self.quarantined += other.quarantined
-        self.events.extend(other.events)
 
 
 class Ingestor:
@@ -118,6 +109,14 @@ class Ingestor:
         try:
             message = parse_message(raw)
             return self._record(message, source, archive_path)
+        except OwnerMailRejected as exc:
+            entry = self.quarantine.add(raw, exc.reason, source)
+            log.warning("quarantined %s (%s): %s", entry.id, source or "local", exc.reason)
+            self.store.add_event(
+                "owner.rejected", None, quarantine_id=entry.id, reason=exc.reason,
+                sender=exc.sender, subject=exc.subject,
+            )
+            return IngestReport(quarantined=1)
         except MessageRejected as exc:
             reason = exc.reason
         except Exception as exc:  # A bad message must never stop the daemon.
@@ -138,8 +137,8 @@ class Ingestor:
         sender = message.sender.email
         if sender == self.config.business.email:
             raise MessageRejected(f"sent from our own address {sender} (mail loop?)")
-        if sender == self.config.owner.email:
-            raise MessageRejected("from the owner's address without a valid reply token")
+        if sender == self.config.owner.email or self.tokens.ticket_in(recipients(message), OWNER_PURPOSE):
+            return self._record_owner(message, source, archive_path)
 
         now = self.clock()
         decision = find_ticket(message, self.store, self.tokens, now)
@@ -158,7 +157,7 @@ class Ingestor:
             )
             ticket.record(stamp, "created", f"from {sender}")
             report.tickets_created = 1
-            report.events.append(Event("ticket.created", ticket.id))
+            self.store.add_event("ticket.created", ticket.id)
         else:
             found = self.store.ticket(decision.ticket_id)
             assert found is not None, "the threader only returns existing tickets"
@@ -167,7 +166,7 @@ class Ingestor:
                 ticket.status = "open"
                 ticket.closed_at = None
                 ticket.record(stamp, "reopened", "customer wrote again")
-                report.events.append(Event("ticket.reopened", ticket.id))
+                self.store.add_event("ticket.reopened", ticket.id)
             elif ticket.status == "pending":
                 ticket.status = "open"
             if sender not in ticket.participants:
@@ -180,8 +179,52 @@ class Ingestor:
         self.store.add_message(stored)
         self._update_customer(message, stamp, new_ticket=decision.ticket_id is None)
         report.messages_recorded = 1
-        report.events.append(Event("message.received", ticket.id, stored.id))
+        self.store.add_event("message.received", ticket.id, stored.id)
         return report
+
+    def _record_owner(self, message: InboundMessage, source: str | None, archive_path: str) -> IngestReport:
+        """Record a proven owner reply and queue its actions; refuse anything else."""
+        owner = self.config.owner
+        try:
+            ticket_id = authenticate(
+                message, owner.email, owner.require_authenticated, self.store, self.tokens
+            )
+        except OwnerRejected as exc:
+            sender = message.sender.email if message.sender else ""
+            raise OwnerMailRejected(exc.reason, sender, message.subject) from None
+        ticket = self.store.ticket(ticket_id)
+        assert ticket is not None, "authenticate only returns existing tickets"
+        plan = plan_reply(message.text)
+        stamp = iso(self.clock())
+        if plan.relays:
+            # The record carries the Message-ID the customer will receive, so
+            # that the customer's answer threads; the owner's own id is kept too.
+            direction, text = "out", plan.body
+            message_id, origin = new_message_id(self.config.business.domain), message.message_id
+        else:
+            direction, text, message_id, origin = "note", message.text, message.message_id, None
+        stored = StoredMessage(
+            id=self.store.new_message_id(),
+            ticket_id=ticket.id,
+            direction=direction,
+            message_id=message_id,
+            sender=self.config.business.email if plan.relays else owner.email,
+            to=[ticket.customer] if plan.relays else [],
+            subject=message.subject,
+            date=stamp,
+            text=text,
+            attachments=[item.to_json() for item in message.attachments],
+            archive_path=archive_path,
+            source=source,
+            origin_message_id=origin,
+        )
+        ticket.last_owner_at = stamp
+        ticket.updated_at = stamp
+        ticket.record(stamp, "owner-replied", "relayed to the customer" if plan.relays else "not relayed")
+        self.store.save_ticket(ticket)
+        self.store.add_message(stored)
+        self.store.add_event("owner.replied", ticket.id, stored.id, text=message.text)
+        return IngestReport(messages_recorded=1)
 
     def _record_automatic(
         self, message: InboundMessage, ticket_id: int | None, source: str | None, archive_path: str
@@ -210,7 +253,7 @@ class Ingestor:
         self.store.add_message(self._stored_message(message, ticket_id, source, archive_path, reason))
         report = IngestReport(messages_recorded=1)
         if message.is_bounce:
-            report.events.append(Event("delivery.bounced", ticket_id))
+            self.store.add_event("delivery.bounced", ticket_id, reason=reason)
         return report
 
     def _stored_message(

@@ -68,6 +68,11 @@ SYNTHESIZED_DOMAIN = "synthesized.helpdesk"
 # At most this many defects are kept per message.
 _MAX_DEFECTS = 50
 
+# At most this many broken multiparts are re-read per message: each re-read
+# parses the rest of the part again, so nesting broken parts must not be a
+# way to make parsing quadratic.
+_MAX_RECOVERIES = 8
+
 # Leaf parts read as the body (unless named or attached).
 _TEXT_TYPES = ("text/plain", "text/html")
 
@@ -302,7 +307,9 @@ def _build(raw: bytes, parsed: Any, message: Message, defects: list[str]) -> Inb
         is_bounce=automatic.is_bounce,
         is_bulk=automatic.is_bulk,
         automatic_reason=automatic.reason,
-        authentication_results=tuple(headers.all("authentication-results")),
+        authentication_results=tuple(
+            " ".join(value.split()) for value in headers.all("authentication-results")
+        ),
         defects=tuple(dict.fromkeys(defects))[:_MAX_DEFECTS],
     )
 
@@ -513,11 +520,11 @@ def _addresses(
 ) -> tuple[Address, ...]:
     """The mailboxes of the first ``name`` header (From, To, Cc, Reply-To).
 
-    mail-parser's hardened parse is used when the header is plain ASCII; a
-    header with raw 8-bit bytes is parsed again from properly decoded text,
-    because mail-parser mangles those names (and so is every header when
-    mail-parser failed). Names still holding
-    encoded-words (unknown charsets, quoted words) are decoded leniently.
+    mail-parser's hardened parse is used when the header is plain ASCII. A
+    header with raw 8-bit bytes (whose names mail-parser mangles), or any
+    header after mail-parser failed, is parsed from the decoded text with
+    mail-parser's address parser alone. Names still holding encoded-words
+    (unknown charsets, quoted words) are then decoded leniently.
     """
     raw = headers.raw(name)
     if not raw:
@@ -594,6 +601,7 @@ class _Body:
     attachments: list[Attachment] = field(default_factory=list)
     report_type: str | None = None
     defects: list[str] = field(default_factory=list)
+    recovered: int = 0
 
 
 def _walk(message: Message) -> _Body:
@@ -660,8 +668,9 @@ def _parts(message: Message, body: _Body) -> Iterator[tuple[Message, str]]:
             children = part.get_payload()
             stack.extend(reversed([child for child in children if isinstance(child, Message)]))
             continue
-        if content_type.startswith("multipart/"):
+        if content_type.startswith("multipart/") and body.recovered < _MAX_RECOVERIES:
             recovered = _recover_multipart(part)
+            body.recovered += 1
             if recovered is not None:
                 body.defects.append(f"{content_type}: parts recovered with boundary found in body")
                 stack.append(recovered)

@@ -26,8 +26,11 @@ The rules, in the order they apply:
    forwarded message:`` and translations) that comes before any boundary
    means the author meant to pass that content on, so it is kept verbatim
    from the marker to the end. Only the author's own text above it is
-   cleaned (quotes and signature removed). A forward that appears inside
-   quoted history is history like the rest of it.
+   cleaned (quotes and signature removed). The marker may open a ``>``
+   block (Apple Mail quotes what it forwards). A forward that appears
+   inside quoted history (below an attribution or a boundary) is history
+   like the rest of it. Outlook forwards carry no marker, only a header
+   block, and cannot be told from a reply: they are cut like one.
 3. ``>``-quoted lines are dropped, together with the attribution line(s)
    that announce them. Unquoted text that follows a quoted block is the
    author's (an interleaved or bottom-posted answer) and is kept; the kept
@@ -113,9 +116,38 @@ _ATTRIBUTION_NO_VERB = re.compile(
 _NAME_WORD = re.compile(r"[\"'(]?[A-ZÀ-ÖØ-Þ][\w'\u2019.-]*[\"),]?")
 _NOT_NAMES = frozenset(
     (
-        "As", "Like", "You", "I", "We", "He", "She", "They", "It", "This", "That", "What",
-        "Who", "Here", "There", "Someone", "Somebody", "Everyone", "Wie", "Sie", "Ich", "Er",
-        "Wir", "Comme", "Vous", "Je", "Il", "Elle", "Como", "Usted", "Yo", "Ella",
+        "As",
+        "Like",
+        "You",
+        "I",
+        "We",
+        "He",
+        "She",
+        "They",
+        "It",
+        "This",
+        "That",
+        "What",
+        "Who",
+        "Here",
+        "There",
+        "Someone",
+        "Somebody",
+        "Everyone",
+        "Wie",
+        "Sie",
+        "Ich",
+        "Er",
+        "Wir",
+        "Comme",
+        "Vous",
+        "Je",
+        "Il",
+        "Elle",
+        "Como",
+        "Usted",
+        "Yo",
+        "Ella",
     )
 )
 
@@ -288,9 +320,7 @@ def _alternation(names: tuple[str, ...] | list[str]) -> str:
 
 
 _FROM_HEADER = re.compile(r"[*_]{0,2}(?:" + _alternation(_FROM_NAMES) + r")[*_]{0,2} ?:")
-_OTHER_HEADER = re.compile(
-    r"[*_]{0,2}(?P<name>" + _alternation(list(_HEADER_MEANING)) + r")[*_]{0,2} ?:"
-)
+_OTHER_HEADER = re.compile(r"[*_]{0,2}(?P<name>" + _alternation(list(_HEADER_MEANING)) + r")[*_]{0,2} ?:")
 # The same names inside one line, for Outlook blocks flattened into a single
 # line ("From: Jane Sent: Tuesday ... To: Bob Subject: Order").
 _INLINE_HEADER = re.compile(
@@ -438,7 +468,11 @@ def _first_boundary(lines: _Lines) -> tuple[str, int]:
     for the start of history, or ``("none", count)`` when there is none.
     """
     for index in range(lines.count):
-        if not lines.is_text(index):
+        if lines.quoted[index]:
+            if _is_quoted_forward(lines, index):
+                return "forward", index
+            continue
+        if not lines.norm[index]:
             continue
         line = lines.norm[index]
         if _FORWARD_MARKER.fullmatch(line):
@@ -454,6 +488,27 @@ def _first_boundary(lines: _Lines) -> tuple[str, int]:
                 if following >= lines.count or not lines.quoted[following]:
                     return "cut", attribution.start
     return "none", lines.count
+
+
+def _is_quoted_forward(lines: _Lines, index: int) -> bool:
+    """True if the ``>``-quoted block opening at ``index`` is a forward.
+
+    Apple Mail puts a forwarded message, marker included, in a quote
+    (``> Begin forwarded message:``). Such a block counts as a forward only
+    if the marker opens it and no attribution announces it: a forward
+    quoted below "On ... wrote:" is history.
+    """
+    previous = lines.prev_text[index]
+    if previous >= 0 and lines.quoted[previous]:
+        return False
+    content = lines.norm[index].lstrip("> ")
+    if not _FORWARD_MARKER.fullmatch(content):
+        return False
+    return not (
+        previous >= 0
+        and lines.norm[previous].endswith(":")
+        and _attribution_ending_at(lines, previous) is not None
+    )
 
 
 def _is_header_block(lines: _Lines, index: int) -> bool:

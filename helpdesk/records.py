@@ -65,6 +65,9 @@ class Ticket(_Document):
     last_owner_at: str | None = None
     escalation_level: int = 0
     history: list[dict[str, str]] = field(default_factory=list)
+    # Message-IDs of the notifications sent to the owner about this ticket:
+    # an owner reply that cites one of them belongs to this ticket.
+    notifications: list[str] = field(default_factory=list)
 
     def record(self, at: str, event: str, detail: str = "") -> None:
         """Append an entry to the ticket's history."""
@@ -90,6 +93,9 @@ class StoredMessage(_Document):
     source: str | None = None
     automatic: str | None = None
     references: list[str] = field(default_factory=list)
+    # For an owner reply relayed to the customer: the Message-ID of the
+    # owner's own mail (``message_id`` is the one the customer received).
+    origin_message_id: str | None = None
 
     def to_public(self) -> dict[str, Any]:
         """The JSON shape of a message in ``helpdesk show --json``."""
@@ -127,3 +133,19 @@ class FolderState(_Document):
     folder: str
     uidvalidity: int
     last_uid: int
+
+
+@dataclass
+class Event(_Document):
+    """Something that happened, waiting (durably) for the actions it triggers.
+
+    Events are committed together with the records that caused them and
+    removed only after their actions ran, so a crash in between replays them;
+    actions are idempotent, so a replay sends nothing twice.
+    """
+
+    sequence: int
+    name: str
+    ticket_id: int | None = None
+    message_id: int | None = None
+    data: dict[str, Any] = field(default_factory=dict)

@@ -46,7 +46,7 @@ from tinydb.table import Document
 
 from helpdesk.durable import atomic_write, remove_stale_temporaries
 from helpdesk.errors import StoreError
-from helpdesk.records import Customer, FolderState, StoredMessage, Ticket
+from helpdesk.records import Customer, Event, FolderState, StoredMessage, Ticket
 
 SEGMENT_SIZE = 1000
 JOURNAL = "journal.json"
@@ -238,6 +238,9 @@ class Store:
         self._state.setdefault("next_customer", 1)
         self._state.setdefault("folders", {})
         self._state.setdefault("skipped", [])
+        self._state.setdefault("events", [])
+        self._state.setdefault("next_event", 1)
+        self._state.setdefault("automatic_sent", {})
         for name, segment in self._segments.items():
             try:
                 if name.startswith("tickets-"):
@@ -253,16 +256,21 @@ class Store:
 
     def _index_ticket(self, ticket: Ticket) -> None:
         if ticket.id in self.ticket_ids:
+            for notification in ticket.notifications:
+                self._message_to_ticket.setdefault(notification, ticket.id)
             return
         self.ticket_ids.add(ticket.id)
+        for notification in ticket.notifications:
+            self._message_to_ticket.setdefault(notification, ticket.id)
         # Ids grow with age; sorted insertion keeps "oldest first" whatever
         # order the segments hand the documents back in.
         insort(self._customer_tickets[ticket.customer], ticket.id)
         insort(self._subject_index[(ticket.customer, subject_key(ticket.subject))], ticket.id)
 
     def _index_message(self, message: StoredMessage) -> None:
-        if message.message_id:
-            self._message_to_ticket.setdefault(message.message_id, message.ticket_id)
+        for message_id in (message.message_id, message.origin_message_id):
+            if message_id:
+                self._message_to_ticket.setdefault(message_id, message.ticket_id)
         if message.source:
             self._source_to_message[message.source] = message.id
         known = self._ticket_messages[message.ticket_id]
@@ -396,12 +404,36 @@ class Store:
         skipped.append(entry)
         del skipped[:-SKIP_LOG_LENGTH]
 
+    def add_event(self, name: str, ticket_id: int | None, message_id: int | None = None, **data: Any) -> None:
+        """Queue an event for the actions (committed with the next commit)."""
+        event = Event(self._next("next_event"), name, ticket_id, message_id, data)
+        self._state["events"].append(event.to_doc())
+
+    def pending_events(self) -> list[Event]:
+        """Events whose actions have not run yet, oldest first."""
+        return [Event.from_doc(doc) for doc in self._state["events"]]
+
+    def events_done(self, sequence: int) -> None:
+        """Forget every event up to ``sequence`` (their actions ran)."""
+        self._state["events"] = [doc for doc in self._state["events"] if doc["sequence"] > sequence]
+
+    def automatic_sent(self, address: str) -> list[str]:
+        """When automatic mail went to ``address`` recently (ISO times)."""
+        return list(self._state["automatic_sent"].get(address, []))
+
+    def note_automatic_sent(self, address: str, times: list[str]) -> None:
+        """Keep the recent automatic-mail times of ``address`` (for the rate limit)."""
+        if times:
+            self._state["automatic_sent"][address] = times
+        else:
+            self._state["automatic_sent"].pop(address, None)
+
     def commit(self) -> None:
         """Make every change since the last commit durable, atomically."""
         if self.readonly:
             raise StoreError("the store was opened read-only")
         self._state["sequence"] = int(self._state["sequence"]) + 1
-        self._put(STATE, "state", 1, dict(self._state))
+        self._put(STATE, "state", 1, copy.deepcopy(self._state))
         changes = {
             segment: {
                 table: {str(doc_id): doc for doc_id, doc in docs.items()} for table, docs in tables.items()

@@ -115,8 +115,8 @@ def _raw_8bit_utf8_headers() -> bytes:
         "Message-ID: <malformed-raw-utf8@example.org>\r\n"
         "Date: Tue, 14 May 2024 09:12:00 +0800\r\n"
         "\r\n"
-        "你好，我的订单还没有到。\r\n"
-    ).encode("utf-8")
+        "你好\uff0c我的订单还没有到。\r\n"
+    ).encode()
 
 
 def _nested(depth: int, name: str) -> bytes:

@@ -51,9 +51,7 @@ REQUIRED_FIXTURES = (
 
 def _fixture_names() -> list[str]:
     """Names of all fixture pairs, sorted."""
-    return sorted(
-        path.name.removesuffix(EXPECTED_SUFFIX) for path in FIXTURES.glob(f"*{EXPECTED_SUFFIX}")
-    )
+    return sorted(path.name.removesuffix(EXPECTED_SUFFIX) for path in FIXTURES.glob(f"*{EXPECTED_SUFFIX}"))
 
 
 def _read(path: Path) -> str:
@@ -260,8 +258,7 @@ def test_text_between_and_after_quotes_is_kept_and_joined_by_blank_lines() -> No
 
 def test_bottom_post_keeps_only_the_answer_below_the_quote() -> None:
     text = (
-        "On Tue, 3 Mar 2026 at 10:12, Jane <jane@x.com> wrote:\n> Blue or red?\n\n"
-        "Blue, please.\n\n-- \nTom\n"
+        "On Tue, 3 Mar 2026 at 10:12, Jane <jane@x.com> wrote:\n> Blue or red?\n\nBlue, please.\n\n-- \nTom\n"
     )
     assert strip_reply(text) == "Blue, please."
 
@@ -293,8 +290,7 @@ def test_bold_header_block_from_html_conversion_ends_the_new_text() -> None:
         "De: Jane <j@x.es>\nEnviado el: martes, 3 de marzo de 2026 10:12\nPara: Tom\nAsunto: Hola",
         "Da: Jane <j@x.it>\nInviato: martedì 3 marzo 2026 10:12\nA: Tom\nOggetto: Ciao",
         "Van: Jane <j@x.nl>\nVerzonden: dinsdag 3 maart 2026 10:12\nAan: Tom\nOnderwerp: Hoi",
-        "De: Jane <j@x.pt>\nEnviada em: terça-feira, 3 de março de 2026 10:12\nPara: Tom\n"
-        "Assunto: Olá",
+        "De: Jane <j@x.pt>\nEnviada em: terça-feira, 3 de março de 2026 10:12\nPara: Tom\nAssunto: Olá",
         "Från: Jane <j@x.se>\nSkickat: den 3 mars 2026 10:12\nTill: Tom\nÄmne: Hej",
         "From: Jane <j@x.com>\nDate: Tuesday, 3 March 2026 at 10:12\nTo: Tom\nSubject: Hi",
         "From: Jane [mailto:j@x.com] Sent: Tuesday, March 3, 2026 10:12 AM To: Tom Subject: Hi",
@@ -395,6 +391,17 @@ def test_forward_keeps_content_but_drops_the_forwarders_footer() -> None:
     text = "See below.\n\nSent from my iPhone\n\nBegin forwarded message:\n\nFrom: C <c@z.com>\nHi\n"
     expected = "See below.\n\nBegin forwarded message:\n\nFrom: C <c@z.com>\nHi"
     assert strip_reply(text) == expected
+
+
+def test_forward_quoted_as_a_whole_is_kept() -> None:
+    # Apple Mail puts the forwarded message, marker included, in a quote.
+    text = "See below.\n\n> Begin forwarded message:\n> \n> From: C <c@z.com>\n> \n> Late.\n"
+    assert strip_reply(text) == text.strip()
+
+
+def test_quoted_forward_below_other_quoted_lines_is_history() -> None:
+    text = "Thanks.\n> Earlier question\n> Begin forwarded message:\n> From: C <c@z.com>\n"
+    assert strip_reply(text) == "Thanks."
 
 
 def test_forward_inside_quoted_history_is_removed() -> None:
