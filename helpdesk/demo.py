@@ -17,6 +17,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from email import message_from_bytes, policy
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
@@ -198,32 +199,13 @@ def run_demo(serve: bool = False) -> int:
         config_path = write_demo_config(directory, imap_port, smtp_port)
         config = load_config(config_path)
         print(f"Starting loopback IMAP (pymap) on 127.0.0.1:{imap_port} and SMTP on 127.0.0.1:{smtp_port}")
-        with PymapServer(BUSINESS, PASSWORD, port=imap_port) as imap, SmtpSink(port=smtp_port):
+        with PymapServer(BUSINESS, PASSWORD, port=imap_port) as imap, SmtpSink(port=smtp_port) as sink:
             daemon = Daemon(config)
             worker = threading.Thread(target=daemon.run_forever, kwargs={"install_signals": False})
             worker.start()
             try:
-                if not _wait_for(
-                    lambda: Store(config.storage_path, readonly=True).folder_state("INBOX"), STEP_TIMEOUT
-                ):
-                    raise HelpdeskError("the daemon did not start watching the mailbox")
-                total = 0
-                for number, (caption, messages) in enumerate(tour_messages(), start=1):
-                    print(f"\n== Step {number}: {caption}")
-                    for message in messages:
-                        imap.append(message.as_bytes())
-                    total += len(messages)
-                    # IDLE tells the daemon about the new mail within about a second.
-                    if not _wait_for(
-                        lambda expected=total: _seen(config.storage_path) >= expected, STEP_TIMEOUT
-                    ):
-                        raise HelpdeskError("the daemon did not ingest the demo mail in time")
-                    cli.main(["--config", str(config_path), "tickets"])
-                print("\n== Ticket #1 in full:")
-                cli.main(["--config", str(config_path), "show", "1"])
-                print("\n== Automatic mail that opened no ticket is logged with the reason:")
-                for entry in Store(config.storage_path, readonly=True).skipped:
-                    print(f"   {entry['from']}: {entry['reason']}")
+                tour = Tour(config_path, config.storage_path, imap, sink)
+                tour.run()
                 if serve:
                     _serve(config_path, imap_port, smtp_port)
             finally:
@@ -233,10 +215,104 @@ def run_demo(serve: bool = False) -> int:
     return 0
 
 
+class Tour:
+    """The scripted steps of the demo, each waiting for the daemon to finish its part."""
+
+    def __init__(self, config_path: Path, data_dir: Path, imap: PymapServer, sink: SmtpSink) -> None:
+        self.config_path = config_path
+        self.data_dir = data_dir
+        self.imap = imap
+        self.sink = sink
+        self.shown = 0
+
+    def _wait(self, condition: Callable[[], bool], what: str) -> None:
+        if not _wait_for(condition, STEP_TIMEOUT):
+            raise HelpdeskError(f"the daemon did not {what} in time")
+
+    def _store(self) -> Store:
+        return Store(self.data_dir, readonly=True)
+
+    def _show_delivered(self) -> None:
+        """Print what reached the SMTP sink since the last call."""
+        messages = self.sink.messages[self.shown :]
+        self.shown += len(messages)
+        print("   Sent by SMTP:")
+        for mail in messages:
+            parsed = message_from_bytes(mail.data, policy=policy.default)
+            print(f"   -> {parsed['To']}: {parsed['Subject']}  ({parsed['X-Helpdesk-Kind']})")
+
+    def run(self) -> None:
+        self._wait(lambda: self._store().folder_state("INBOX") is not None, "start watching the mailbox")
+        total = 0
+        for number, (caption, messages) in enumerate(tour_messages(), start=1):
+            print(f"\n== Step {number}: {caption}")
+            for message in messages:
+                self.imap.append(message.as_bytes())
+            total += len(messages)
+            # IDLE tells the daemon about the new mail within about a second.
+            self._wait(lambda expected=total: _seen(self.data_dir) >= expected, "ingest the demo mail")
+            self._wait(lambda: not self._store().pending_events(), "act on the demo mail")
+            self._wait(lambda: len(self.sink.messages) > self.shown, "send its mail")
+            time.sleep(0.5)
+            cli.main(["--config", str(self.config_path), "tickets"])
+            self._show_delivered()
+        self.owner_replies()
+        print("\n== Ticket #1 in full:")
+        cli.main(["--config", str(self.config_path), "show", "1"])
+        print("\n== Automatic mail that opened no ticket is logged with the reason:")
+        for entry in self._store().skipped:
+            print(f"   {entry['from']}: {entry['reason']}")
+
+    def owner_replies(self) -> None:
+        """The owner answers ticket #1 from an ordinary mail client, with a command."""
+        print("\n== Step 3: the owner replies to the notification about ticket #1, adding '#priority high'.")
+        notification = next(
+            parsed
+            for parsed in (message_from_bytes(m.data, policy=policy.default) for m in self.sink.messages)
+            if parsed["X-Helpdesk-Kind"] == "owner-notification" and parsed["X-Helpdesk-Ticket"] == "1"
+        )
+        reply = EmailMessage()
+        reply["From"] = "Sam Owner <owner@acme.example>"
+        reply["To"] = notification["Reply-To"]
+        reply["Subject"] = "Re: " + str(notification["Subject"])
+        reply["Date"] = format_datetime(utc_now())
+        reply["Message-ID"] = make_msgid(domain="acme.example")
+        reply["In-Reply-To"] = notification["Message-ID"]
+        reply["References"] = notification["Message-ID"]
+        reply.set_content(
+            "Hi Zoë,\n\nso sorry about that! A new teapot is on its way today, no need to send the old"
+            " one back.\n\n#priority high\n\n-- \nSam\n\nOn Tue, Acme Tea Co. wrote:\n"
+            "> my order #1042 arrived today and the blue teapot is cracked.\n"
+        )
+        print(f"   The owner's mail client sends it to the reply address {reply['To']}")
+        self.imap.append(reply.as_bytes())
+        self._wait(lambda: self._priority(1) == "high", "apply the owner's command")
+        self._wait(
+            lambda: any(b"X-Helpdesk-Kind: reply" in m.data for m in self.sink.messages[self.shown :]),
+            "relay the owner's reply",
+        )
+        relayed = next(m for m in self.sink.messages[self.shown :] if b"X-Helpdesk-Kind: reply" in m.data)
+        parsed = message_from_bytes(relayed.data, policy=policy.default)
+        body = parsed.get_body(("plain",))
+        print(f"   Zoë receives, threaded under her mail (In-Reply-To {parsed['In-Reply-To']}):")
+        print(f"   Subject: {parsed['Subject']}")
+        for line in (body.get_content() if body else "").splitlines():
+            print(f"   | {line}")
+        self._show_delivered()
+        cli.main(["--config", str(self.config_path), "tickets"])
+
+    def _priority(self, ticket_id: int) -> str | None:
+        ticket = self._store().ticket(ticket_id)
+        return ticket.priority if ticket else None
+
+
 def _seen(data_dir: Path) -> int:
-    """Messages the daemon has dealt with: recorded on tickets or skipped."""
+    """Customer messages the daemon has dealt with: recorded on tickets or skipped."""
     store = Store(data_dir, readonly=True)
-    return store.counts["messages"] + len(store.skipped)
+    inbound = sum(
+        1 for ticket in store.tickets() for message in store.messages(ticket.id) if message.direction == "in"
+    )
+    return inbound + len(store.skipped)
 
 
 def _serve(config_path: Path, imap_port: int, smtp_port: int) -> None:
