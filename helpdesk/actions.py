@@ -156,37 +156,52 @@ class Actions:
 
     # -- the actions ---------------------------------------------------------------
 
-    def acknowledge(self, ticket: Ticket, message: StoredMessage, expected_reply: str | None = None) -> bool:
-        """Acknowledge a new ticket to the customer: once per ticket, rate-limited per address."""
-        key = f"acknowledge:{ticket.id}"
+    def auto_reply(
+        self, ticket: Ticket, template: str, key: str, message: StoredMessage | None = None, **extra: Any
+    ) -> bool:
+        """Send an automatic message (acknowledgement, follow-up…) to the customer.
+
+        Loop protection: automatic mail is stamped ``Auto-Submitted``, sent once per
+        ``key`` and at most AUTOMATIC_LIMIT times an hour to one address.
+        """
         if self.outbox.message_id_of(key) is None and self._rate_limited(ticket.customer):
-            log.info("not acknowledging ticket #%d: rate limit for %s", ticket.id, ticket.customer)
-            ticket.record(iso(self.clock()), "acknowledge-skipped", f"rate limit for {ticket.customer}")
+            log.info("no %s for ticket #%d: rate limit for %s", template, ticket.id, ticket.customer)
+            ticket.record(
+                iso(self.clock()), "automatic-skipped", f"{template}: rate limit for {ticket.customer}"
+            )
             self.store.save_ticket(ticket)
             return False
-        extra: dict[str, Any] = {"message": {"subject": message.subject, "text": message.text}}
-        if expected_reply:
-            extra["expected_reply"] = expected_reply
+        if message is None:
+            message = self._last_customer_message(ticket)
+        if message is not None:
+            extra.setdefault("message", {"subject": message.subject, "text": message.text})
         to, _ = self._customer_recipients(ticket)
         message_id, new, rendered = self._send(
             key,
-            "acknowledge",
+            template,
             self.context(ticket, **extra),
             to=to,
             reply_to=self.tokens.address(ticket.id),
-            in_reply_to=message.message_id,
+            in_reply_to=message.message_id if message else None,
             references=_references(message),
             automatic=True,
             ticket_id=ticket.id,
         )
         self._record_out(ticket, message_id, [ticket.customer], rendered.subject, rendered.text, message)
-        if new:
-            ticket.record(iso(self.clock()), "acknowledged", f"to {ticket.customer}")
-            self.store.save_ticket(ticket)
         return new
 
-    def notify_owner(self, ticket: Ticket, message: StoredMessage) -> bool:
-        """Send the customer's message on to the owner, with a reply token and a cheat-sheet."""
+    def notify_owner(
+        self,
+        ticket: Ticket,
+        message: StoredMessage | None,
+        template: str = "owner-notification",
+        key: str | None = None,
+        **extra: Any,
+    ) -> bool:
+        """Send a customer's message (or a reminder) to the owner, with a reply token and a cheat-sheet."""
+        message = message or self._last_customer_message(ticket)
+        if message is None:
+            return False
         reply_address = self.tokens.address(ticket.id, OWNER_PURPOSE)
         context = self.context(
             ticket,
@@ -299,6 +314,19 @@ class Actions:
         if ticket is not None:
             ticket.record(iso(self.clock()), "delivery-failed", f"{failed['recipient']}: {failed['error']}")
             self.store.save_ticket(ticket)
+
+    def bounce_notice(self, ticket: Ticket, reason: str) -> None:
+        """Tell the owner that mail to the customer of ``ticket`` bounced."""
+        failed = {"recipient": ticket.customer, "subject": ticket.subject, "error": reason, "attempts": 1}
+        self._send(
+            f"bounce:{ticket.id}:{len(ticket.history)}",
+            "delivery-failure",
+            self.context(ticket, failed=failed),
+            to=((self.config.owner.name, self.config.owner.email),),
+            reply_to=self.tokens.address(ticket.id, OWNER_PURPOSE),
+            ticket_id=ticket.id,
+            automatic=True,
+        )
 
     def _last_customer_message(self, ticket: Ticket) -> StoredMessage | None:
         inbound = [m for m in self.store.messages(ticket.id) if m.direction == "in" and not m.automatic]

@@ -15,21 +15,24 @@ import logging
 import signal
 import time
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from types import FrameType
 
 from helpdesk.actions import Actions
 from helpdesk.archive import MailArchive
+from helpdesk.businesstime import BusinessHours, BusinessTimeError
 from helpdesk.config import Config
 from helpdesk.dispatch import Dispatcher
 from helpdesk.durable import atomic_write
-from helpdesk.errors import ConnectionFailed, HelpdeskError, StoreError
+from helpdesk.errors import ConfigError, ConnectionFailed, HelpdeskError, StoreError
 from helpdesk.fetch import NETWORK_ERRORS, Mailbox, describe
 from helpdesk.ingest import Clock, Ingestor, IngestReport
 from helpdesk.outbox import Outbox, SendReport
 from helpdesk.quarantine import Quarantine
 from helpdesk.records import FolderState, utc_now
 from helpdesk.render import Templates
+from helpdesk.rules import RuleSet, load_rules
 from helpdesk.smtp import SmtpTransport
 from helpdesk.store import DataDirectoryLock, Store
 from helpdesk.tokens import ReplyTokens, load_secret
@@ -38,6 +41,20 @@ log = logging.getLogger(__name__)
 
 MAX_BACKOFF = 300.0
 REQUESTS = "requests"
+TICK_INTERVAL = timedelta(seconds=60)
+
+
+def load_policy(config: Config) -> tuple[Templates, RuleSet, BusinessHours]:
+    """Templates, rules and business hours, all checked: a mistake stops start-up here."""
+    templates = Templates.from_config(config)
+    templates.validate()
+    business = config.business
+    try:
+        hours = BusinessHours.parse(business.hours, business.timezone, business.holidays)
+    except BusinessTimeError as exc:
+        raise ConfigError(str(config.path), "[business] hours", str(exc)) from None
+    rules = load_rules(config.rules_path, templates.names())
+    return templates, rules, hours
 
 
 @dataclass(frozen=True)
@@ -62,8 +79,7 @@ class Helpdesk:
     def __init__(self, config: Config, clock: Clock = utc_now) -> None:
         self.config = config
         self.clock = clock
-        templates = Templates.from_config(config)
-        templates.validate()
+        templates, rules, hours = load_policy(config)
         data_dir = config.storage_path
         data_dir.mkdir(parents=True, exist_ok=True)
         self.lock = DataDirectoryLock(data_dir)
@@ -77,7 +93,8 @@ class Helpdesk:
         )
         self.outbox = Outbox(data_dir, config.business.name, config.business.email)
         actions = Actions(config, self.store, self.outbox, templates, self.tokens, clock)
-        self.dispatcher = Dispatcher(self.store, actions, data_dir, clock)
+        self.dispatcher = Dispatcher(self.store, actions, rules, hours, data_dir, clock)
+        self.next_tick: datetime | None = None
 
     def close(self) -> None:
         """Release the data directory."""
@@ -158,15 +175,29 @@ class Helpdesk:
             report.sent.extend(asyncio.run(send()).sent)
         return report
 
-    def seconds_until_due(self) -> float | None:
-        """Seconds until the next outbox retry is due, or None if nothing waits."""
-        due = self.outbox.next_due()
-        return None if due is None else max(0.0, (due - self.clock()).total_seconds())
+    def seconds_until_due(self) -> float:
+        """Seconds until the next tick or outbox retry is due."""
+        now = self.clock()
+        due = [self.next_tick or now]
+        retry = self.outbox.next_due()
+        if retry is not None:
+            due.append(retry)
+        return max(0.0, (min(due) - now).total_seconds())
+
+    def tick(self) -> int:
+        """Run the time rules if a tick is due; returns how many fired."""
+        now = self.clock()
+        if self.next_tick is not None and now < self.next_tick:
+            return 0
+        self.next_tick = now + TICK_INTERVAL
+        return self.dispatcher.tick()
 
     def cycle(self, mailbox: Mailbox) -> IngestReport:
-        """One full cycle: queued requests, new mail, the actions it calls for, the outbox."""
+        """One full cycle: requests, new mail, the rules it triggers, due time rules, the outbox."""
         self.apply_requests()
         report = self.ingest_new(mailbox)
+        self.dispatcher.run()
+        self.tick()
         self.dispatcher.run()
         self.send_outbox()
         return report
@@ -213,10 +244,7 @@ class Daemon:
                         mailbox.connect()
                         backoff = 1.0
                     helpdesk.cycle(mailbox)
-                    wait = self.config.imap.poll_interval
-                    retry = helpdesk.seconds_until_due()
-                    if retry is not None:
-                        wait = max(1.0, min(wait, retry))
+                    wait = max(1.0, min(self.config.imap.poll_interval, helpdesk.seconds_until_due()))
                     mailbox.wait_for_mail(wait, self._should_stop)
                 except (ConnectionFailed, *NETWORK_ERRORS) as exc:
                     message = str(exc) if isinstance(exc, ConnectionFailed) else describe(exc)

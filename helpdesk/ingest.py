@@ -146,6 +146,7 @@ class Ingestor:
             return self._record_automatic(message, decision.ticket_id, source, archive_path)
 
         stamp = iso(now)
+        reopened = False
         if decision.ticket_id is None:
             ticket = Ticket(
                 id=self.store.new_ticket_id(),
@@ -157,16 +158,15 @@ class Ingestor:
             )
             ticket.record(stamp, "created", f"from {sender}")
             report.tickets_created = 1
-            self.store.add_event("ticket.created", ticket.id)
         else:
             found = self.store.ticket(decision.ticket_id)
             assert found is not None, "the threader only returns existing tickets"
             ticket = found
-            if ticket.status == "closed":
+            reopened = ticket.status == "closed"
+            if reopened:
                 ticket.status = "open"
                 ticket.closed_at = None
                 ticket.record(stamp, "reopened", "customer wrote again")
-                self.store.add_event("ticket.reopened", ticket.id)
             elif ticket.status == "pending":
                 ticket.status = "open"
             if sender not in ticket.participants:
@@ -179,7 +179,13 @@ class Ingestor:
         self.store.add_message(stored)
         self._update_customer(message, stamp, new_ticket=decision.ticket_id is None)
         report.messages_recorded = 1
+        # message.received first: its rules (priority words, say) set what the
+        # ticket.created rules (the acknowledgement's promised answer time) rely on.
         self.store.add_event("message.received", ticket.id, stored.id)
+        if decision.ticket_id is None:
+            self.store.add_event("ticket.created", ticket.id, stored.id)
+        elif reopened:
+            self.store.add_event("ticket.reopened", ticket.id, stored.id)
         return report
 
     def _record_owner(self, message: InboundMessage, source: str | None, archive_path: str) -> IngestReport:

@@ -68,6 +68,10 @@ class Ticket(_Document):
     # Message-IDs of the notifications sent to the owner about this ticket:
     # an owner reply that cites one of them belongs to this ticket.
     notifications: list[str] = field(default_factory=list)
+    last_escalated_at: str | None = None
+    follow_up_at: str | None = None
+    # Rule name -> the condition window it last fired in (fire once per window).
+    fired: dict[str, str] = field(default_factory=dict)
 
     def record(self, at: str, event: str, detail: str = "") -> None:
         """Append an entry to the ticket's history."""

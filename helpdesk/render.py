@@ -58,6 +58,9 @@ SHIPPED: tuple[str, ...] = (
     "command-result",
     "delivery-failure",
     "owner-warning",
+    "escalation",
+    "follow-up",
+    "closed-notice",
 )
 
 # The file suffixes that make up one template NAME, in rendering order.
@@ -180,6 +183,16 @@ class Templates:
         values = dict(context)
         subject, text, html = (self._render_part(part, values) for part in self.parts(name))
         return Rendered(subject=clean_subject(subject), text=clean_text(text), html=clean_html(html))
+
+    def names(self) -> set[str]:
+        """The names of the complete templates (all three parts present) in the directory."""
+        suffix = PART_SUFFIXES[0]
+        found = set()
+        for subject in self.directory.glob(f"*{suffix}"):
+            name = subject.name[: -len(suffix)]
+            if all((self.directory / part).is_file() for part in self.parts(name)):
+                found.add(name)
+        return found
 
     @staticmethod
     def parts(name: str) -> tuple[str, str, str]:
@@ -523,6 +536,22 @@ SAMPLE_CONTEXTS: Mapping[str, Mapping[str, Any]] = {
             "attempts": 3,
         },
     },
+    "escalation": {
+        **_COMMON,
+        "message": {
+            "from": "zoe@example.com",
+            "subject": "Kettle stopped working",
+            "text": "Hello,\nmy kettle stopped working.",
+            "date": "2026-03-03T09:15:00+00:00",
+            "attachments": [],
+        },
+        "history": [],
+        "commands": ["#close", "#priority high"],
+        "reply_address": "support+t42-k3y@acme.example",
+        "escalation_level": 2,
+    },
+    "follow-up": {**_COMMON},
+    "closed-notice": {**_COMMON},
     "owner-warning": {
         "business": _BUSINESS,
         "owner": _OWNER,

@@ -304,6 +304,25 @@ class Store:
             if ticket is not None:
                 yield ticket
 
+    def ticket_documents(self) -> Iterator[dict[str, Any]]:
+        """Every ticket as its stored document, read-only and uncopied (for fast sweeps).
+
+        Callers must not change the documents; to change a ticket, load it with
+        :meth:`ticket` and :meth:`save_ticket` it.
+        """
+        for name, segment in self._segments.items():
+            if not name.startswith("tickets-"):
+                continue
+            pending = self._pending.get(name, {}).get("tickets", {})
+            stored = (segment.storage.read() or {}).get("tickets", {})
+            for key, doc in stored.items():
+                if int(key) not in pending:
+                    yield doc
+            yield from pending.values()
+        for name, tables in self._pending.items():
+            if name not in self._segments and name.startswith("tickets-"):
+                yield from tables.get("tickets", {}).values()
+
     def messages(self, ticket_id: int) -> list[StoredMessage]:
         """The messages of a ticket in the order they were recorded."""
         segment = _ticket_segment(ticket_id)

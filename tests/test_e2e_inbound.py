@@ -67,7 +67,7 @@ def test_customer_mail_becomes_tickets(mailbox, config_path: Path) -> None:
     assert first["customer"] == "zoe@example.org"
     assert first["subject"] == "Order 1001 arrived broken"
     assert first["status"] == "new"
-    assert first["priority"] == "normal"
+    assert first["priority"] == "high"  # "broken": the shipped priority rule.
     for key in ("tags", "created_at", "updated_at"):
         assert key in first
 

@@ -291,13 +291,16 @@ def test_smtp_temporary_failure_is_retried_once_delivered(harness: Harness) -> N
 
 
 def test_smtp_permanent_failure_tells_owner(harness: Harness) -> None:
+    notification = _notification(harness, "gone@example.org", "Order 8")
     harness.sink.fail_next(550, times=1)
-    harness.mailbox.append(customer_mail("gone@example.org", "Order 8", "Hello"))
+    harness.mailbox.append(owner_reply(notification, "Your parcel left today."))
     harness.cycle()
-    assert len(harness.helpdesk.outbox.failed()) == 1
+    [failed] = harness.helpdesk.outbox.failed()
+    assert failed.kind == "reply" and "550" in (failed.last_error or "")
     failure = [m for m in harness.to(OWNER) if m["X-Helpdesk-Kind"] == "delivery-failure"]
     assert len(failure) == 1
     assert "550" in text_of(failure[0])
+    assert "gone@example.org" in text_of(failure[0])
 
 
 def test_smtp_down_then_back(tmp_path: Path, mailbox) -> None:
