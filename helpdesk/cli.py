@@ -64,13 +64,12 @@ def cmd_run(config: Config, args: argparse.Namespace) -> int:
 
 
 def cmd_check(config: Config, args: argparse.Namespace) -> int:
-    from helpdesk.render import Templates
+    from helpdesk.daemon import load_policy
 
-    if not config.rules_path.is_dir():
-        raise HelpdeskError(f"{config.path}: [rules] path: no such directory: {config.rules_path}")
     print(f"configuration {config.path}: ok")
-    Templates.from_config(config).validate()
+    _, rules, _ = load_policy(config)
     print(f"templates {config.templates_path}: ok")
+    print(f"rules {config.rules_path}: {len(rules.rules)} rule(s) ok")
     if args.connect:
         from helpdesk.fetch import Mailbox
         from helpdesk.smtp import probe
@@ -131,10 +130,7 @@ def cmd_show(config: Config, args: argparse.Namespace) -> int:
 def cmd_parse(args: argparse.Namespace) -> int:
     from helpdesk.message import parse_message
 
-    try:
-        raw = Path(args.message).read_bytes()
-    except OSError as exc:
-        raise UsageError(f"{args.message}: {exc.strerror}") from None
+    raw = _read_file(args.message)
     try:
         message = parse_message(raw)
     except MessageRejected as exc:
@@ -223,6 +219,38 @@ def cmd_status(config: Config, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_rules(config: Config, args: argparse.Namespace) -> int:
+    from helpdesk.daemon import load_policy
+
+    _, rules, hours = load_policy(config)
+    if args.action == "list":
+        for rule in rules.rules:
+            conditions = ", ".join(condition.key for condition in rule.conditions) or "always"
+            actions = ", ".join(call.name for call in rule.actions)
+            where = Path(rule.file).name
+            print(f"{where:<22} {rule.name:<24} on {rule.on:<17} when {conditions} -> {actions}")
+            if rule.description:
+                print(f"{'':<23}{rule.description}")
+        if not rules.rules:
+            print(f"no rules in {config.rules_path}: tickets are recorded, no automatic mail is sent")
+        return 0
+    if args.message is None:
+        raise UsageError("rules explain needs MESSAGE.eml")
+    from helpdesk.explain import explain
+
+    raw = _read_file(args.message)
+    for line in explain(config, rules, hours, raw, args.ticket):
+        print(line)
+    return 0
+
+
+def _read_file(name: str) -> bytes:
+    try:
+        return Path(name).read_bytes()
+    except OSError as exc:
+        raise UsageError(f"{name}: {exc.strerror}") from None
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from helpdesk.demo import run_demo
 
@@ -257,6 +285,10 @@ def build_parser() -> argparse.ArgumentParser:
     quarantine.add_argument("--json", action="store_true")
     status = commands.add_parser("status", help="what the daemon and the store look like")
     status.add_argument("--json", action="store_true")
+    rules = commands.add_parser("rules", help="list the rules, or explain what they would do with a message")
+    rules.add_argument("action", choices=("list", "explain"))
+    rules.add_argument("message", nargs="?", metavar="MESSAGE.eml")
+    rules.add_argument("--ticket", type=int, help="explain as a message on this existing ticket")
     demo = commands.add_parser("demo", help="a tour on embedded loopback mail servers")
     demo.add_argument("--serve", action="store_true", help="keep servers and daemon running")
     return parser
@@ -269,6 +301,7 @@ CONFIGURED_COMMANDS: dict[str, Callable[[Config, argparse.Namespace], int]] = {
     "show": cmd_show,
     "quarantine": cmd_quarantine,
     "status": cmd_status,
+    "rules": cmd_rules,
 }
 
 

@@ -1,0 +1,150 @@
+"""``helpdesk rules explain``: what the rules would do with one message, and why.
+
+The message is parsed and threaded against a read-only snapshot of the
+store, exactly as the daemon would, then the rules of each event it would
+raise are evaluated condition by condition. Ticket changes made by earlier
+rules (a raised priority, a tag) are applied to a scratch copy so that later
+rules see them, as they would for real. Nothing is written and nothing sent.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+
+from helpdesk.businesstime import BusinessHours
+from helpdesk.config import Config
+from helpdesk.errors import MessageRejected, UsageError
+from helpdesk.message import InboundMessage, parse_message
+from helpdesk.records import Ticket, iso, utc_now
+from helpdesk.rules import ActionCall, Facts, Rule, RuleSet
+from helpdesk.store import Store
+from helpdesk.threads import base_subject, find_ticket
+from helpdesk.tokens import SECRET_FILE, ReplyTokens
+
+
+def _tokens(config: Config) -> ReplyTokens:
+    path = config.storage_path / SECRET_FILE
+    secret = (
+        bytes.fromhex(path.read_text(encoding="ascii").strip()) if path.exists() else secrets.token_bytes(32)
+    )
+    return ReplyTokens(secret, config.business.email)
+
+
+def _describe_call(call: ActionCall) -> str:
+    params = " ".join(f"{key}={value}" for key, value in call.params.items())
+    return f"{call.name} {params}".strip()
+
+
+def _apply(call: ActionCall, ticket: Ticket) -> None:
+    """Mirror the ticket changes of an action on the scratch ticket."""
+    if call.name == "set-priority":
+        ticket.priority = call.params["priority"]
+    elif call.name in ("set-status", "close"):
+        ticket.status = "closed" if call.name == "close" else call.params["status"]
+    elif call.name == "add-tag" and call.params["tag"] not in ticket.tags:
+        ticket.tags.append(call.params["tag"])
+    elif call.name == "remove-tag" and call.params["tag"] in ticket.tags:
+        ticket.tags.remove(call.params["tag"])
+
+
+def _facts(
+    ticket: Ticket, message: InboundMessage, store: Store, hours: BusinessHours, now: datetime
+) -> Facts:
+    customer = store.customer(ticket.customer)
+    customer_doc = (
+        customer.to_doc() if customer else {"email": ticket.customer, "ticket_count": 1, "tags": []}
+    )
+    return Facts(
+        ticket=ticket.to_doc(),
+        now=now,
+        hours=hours,
+        customer=customer_doc,
+        subject=message.subject,
+        text=message.text,
+        has_attachment=bool(message.attachments),
+    )
+
+
+def _evaluate(rule: Rule, facts: Facts) -> tuple[bool, list[str]]:
+    """Whether the rule holds, with a reason for every condition checked."""
+    reasons = []
+    for condition in rule.conditions:
+        reason = condition.check(facts)
+        if reason is None:
+            reasons.append(f"{condition.key} does not hold")
+            return False, reasons
+        reasons.append(reason)
+    return True, reasons
+
+
+def explain(
+    config: Config, rules: RuleSet, hours: BusinessHours, raw: bytes, ticket_id: int | None
+) -> Iterator[str]:
+    """Lines describing what the daemon would do with ``raw``."""
+    now = utc_now()
+    try:
+        message = parse_message(raw)
+    except MessageRejected as exc:
+        yield f"The message would be quarantined: {exc.reason}"
+        return
+    store = Store(config.storage_path, readonly=True)
+    sender = message.sender.email if message.sender else ""
+    yield f"Message <{message.message_id}> from {sender or '(no sender)'}: {message.subject!r}"
+    if message.is_automatic:
+        yield f"Automatic mail ({message.automatic_reason}): recorded if it threads; no rules run."
+        return
+    if not sender:
+        yield "The message would be quarantined: no sender address."
+        return
+    if sender == config.owner.email:
+        yield "From the owner's address: an owner reply (commands, relay) if its reply token is valid."
+        return
+    events = ["message.received"]
+    if ticket_id is not None:
+        found = store.ticket(ticket_id)
+        if found is None:
+            raise UsageError(f"no ticket #{ticket_id}")
+        ticket = replace(found, tags=list(found.tags), fired=dict(found.fired))
+        yield f"As a message on ticket #{ticket.id} (--ticket)."
+    else:
+        decision = find_ticket(message, store, _tokens(config), now)
+        found = store.ticket(decision.ticket_id) if decision.ticket_id is not None else None
+        if found is not None:
+            ticket = replace(found, tags=list(found.tags), fired=dict(found.fired))
+            yield f"Threads into ticket #{ticket.id} ({decision.reason})."
+        else:
+            stamp = iso(now)
+            ticket = Ticket(0, sender, base_subject(message.subject) or "(no subject)", stamp, stamp)
+            yield "Opens a new ticket."
+            events.append("ticket.created")
+    if ticket.status == "closed":
+        events.append("ticket.reopened")
+    ticket.status = "open" if ticket.status in ("closed", "pending") else ticket.status
+    ticket.last_customer_at = iso(now)
+    for event in [*events, "tick"]:
+        yield f"\nEvent {event}:" if event != "tick" else "\nTime rules (tick), as of now:"
+        stopped = False
+        for rule in rules.for_event(event):
+            if stopped:
+                yield f"  (stopped) {rule.name}"
+                continue
+            holds, reasons = _evaluate(rule, _facts(ticket, message, store, hours, now))
+            where = Path(rule.file).name
+            if not holds:
+                yield f"  no     {rule.name} ({where}): {'; '.join(reasons)}"
+                continue
+            yield f"  FIRES  {rule.name} ({where}): {'; '.join(reasons) or 'no conditions'}"
+            for call in rule.actions:
+                note = ""
+                if call.name == "reply" and call.params.get("template") == "acknowledge":
+                    duration = rules.response_time(_facts(ticket, message, store, hours, now))
+                    if duration is not None:
+                        note = f" (promises an answer by {hours.describe(hours.add(now, duration), now)})"
+                yield f"         -> {_describe_call(call)}{note}"
+                _apply(call, ticket)
+                stopped = stopped or call.name == "stop"
+    yield "\nNothing was sent or changed."
