@@ -224,10 +224,11 @@ class Actions:
             ],
             commands=list(COMMAND_HELP),
             reply_address=reply_address,
+            **extra,
         )
         message_id, new, _ = self._send(
-            f"notify:{ticket.id}:{message.id}",
-            "owner-notification",
+            key or f"notify:{ticket.id}:{message.id}",
+            template,
             context,
             to=((self.config.owner.name, self.config.owner.email),),
             reply_to=reply_address,
