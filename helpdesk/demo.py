@@ -72,9 +72,9 @@ def tour_messages() -> list[tuple[str, list[EmailMessage]]]:
     order = _mail(
         "zoe.martin@example.org",
         "Zoë Martin",
-        "Order #1042 arrived with a cracked teapot",
-        "Hello,\n\nmy order #1042 arrived today and the blue teapot is cracked.\n"
-        "Can you send a replacement?\n\nThanks,\nZoë",
+        "Order #1042: the teapot lid does not fit",
+        "Hello,\n\nmy order #1042 arrived today, but the lid of the blue teapot does not fit.\n"
+        "Can you send a replacement lid?\n\nThanks,\nZoë",
     )
     question = _mail(
         "jose@example.es",
@@ -94,8 +94,8 @@ def tour_messages() -> list[tuple[str, list[EmailMessage]]]:
     follow_up = _mail(
         "zoe.martin@example.org",
         "Zoë Martin",
-        "Re: Order #1042 arrived with a cracked teapot",
-        "Here is a photo of the crack, in case you need it.\n\n"
+        "Re: Order #1042: the teapot lid does not fit",
+        "Here is a photo of the lid, in case you need it.\n\n"
         "On Tue, Zoë Martin <zoe.martin@example.org> wrote:\n> my order #1042 arrived today",
         reply_to=order,
     )
@@ -280,9 +280,9 @@ class Tour:
         reply["In-Reply-To"] = notification["Message-ID"]
         reply["References"] = notification["Message-ID"]
         reply.set_content(
-            "Hi Zoë,\n\nso sorry about that! A new teapot is on its way today, no need to send the old"
-            " one back.\n\n#priority high\n\n-- \nSam\n\nOn Tue, Acme Tea Co. wrote:\n"
-            "> my order #1042 arrived today and the blue teapot is cracked.\n"
+            "So sorry about that! A new lid is on its way today, no need to send the old one back.\n\n"
+            "#priority high\n\n-- \nSam\n\nOn Tue, Acme Tea Co. wrote:\n"
+            "> my order #1042 arrived today, but the lid of the blue teapot does not fit.\n"
         )
         print(f"   The owner's mail client sends it to the reply address {reply['To']}")
         self.imap.append(reply.as_bytes())
