@@ -316,11 +316,11 @@ class Actions:
             ticket.record(iso(self.clock()), "delivery-failed", f"{failed['recipient']}: {failed['error']}")
             self.store.save_ticket(ticket)
 
-    def bounce_notice(self, ticket: Ticket, reason: str) -> None:
-        """Tell the owner that mail to the customer of ``ticket`` bounced."""
+    def bounce_notice(self, ticket: Ticket, reason: str, key: str) -> None:
+        """Tell the owner that mail to the customer of ``ticket`` bounced (once per ``key``)."""
         failed = {"recipient": ticket.customer, "subject": ticket.subject, "error": reason, "attempts": 1}
         self._send(
-            f"bounce:{ticket.id}:{len(ticket.history)}",
+            key,
             "delivery-failure",
             self.context(ticket, failed=failed),
             to=((self.config.owner.name, self.config.owner.email),),
@@ -344,12 +344,11 @@ def _references(message: StoredMessage | None) -> tuple[str, ...]:
 def attachments_of(raw: bytes) -> list[OutboundAttachment]:
     """The files (and inline images) attached to a raw message, to pass them on."""
     parsed = message_from_bytes(raw, policy=policy.default)
-    if not isinstance(parsed, EmailMessage):
+    if not isinstance(parsed, EmailMessage) or not parsed.is_multipart():
         return []
-    found = []
-    for part in parsed.iter_attachments() if parsed.is_multipart() else []:
-        found.extend(_attachment_parts(part))
-    return found
+    # The whole tree, not only the top level's attachments: Thunderbird and
+    # Outlook put a pasted image inside multipart/alternative > multipart/related.
+    return _attachment_parts(parsed)
 
 
 def _attachment_parts(part: EmailMessage) -> list[OutboundAttachment]:

@@ -90,7 +90,9 @@ class Dispatcher:
         if event.name == "owner.replied" and message is not None:
             self._owner_replied(ticket, message, str(event.data.get("text", "")))
         elif event.name == "delivery.bounced":
-            self.actions.bounce_notice(ticket, str(event.data.get("reason", "")))
+            # Keyed by the event: two bounces in one batch are two notices.
+            key = f"bounce:{ticket.id}:event:{event.sequence}"
+            self.actions.bounce_notice(ticket, str(event.data.get("reason", "")), key)
         ticket = self.store.ticket(ticket.id)
         assert ticket is not None
         self.apply_rules(event.name, ticket, message, f"event:{event.sequence}")

@@ -93,6 +93,7 @@ class Outbox:
         self.sender_name = sender_name
         self.sender_email = sender_email
         self.domain = sender_email.rpartition("@")[2]
+        self._repair_sent_log()
         # Delivered item id -> its Message-ID, so a replayed enqueue can say
         # which message it already sent.
         self._sent_ids = {item.id: item.message_id for item in self.sent()}
@@ -110,6 +111,17 @@ class Outbox:
         for record in self.queue.glob("*.json"):
             if record.stem in self._sent_ids:
                 self._remove_queued(record.stem)
+
+    def _repair_sent_log(self) -> None:
+        """Cut a torn last line (a crash mid-append) so the next record starts on a line of its own."""
+        try:
+            data = self.sent_log.read_bytes()
+        except FileNotFoundError:
+            return
+        if data and not data.endswith(b"\n"):
+            with self.sent_log.open("r+b") as log_file:
+                log_file.truncate(data.rfind(b"\n") + 1)
+                os.fsync(log_file.fileno())
 
     def _remove_queued(self, identifier: str) -> None:
         (self.queue / f"{identifier}.json").unlink(missing_ok=True)

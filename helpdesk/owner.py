@@ -75,9 +75,12 @@ def _authenticated_by_server(message: InboundMessage, owner_email: str) -> bool:
     domain = owner_email.rpartition("@")[2].lower()
     for header in message.authentication_results:
         text = header.lower()
-        if re.search(rf"\bdkim=pass\b[^;]*header\.d=@?{re.escape(domain)}\b", text):
+        # The domain must be the whole value (or the part after the @), not a
+        # prefix or suffix of another domain such as acme.example.evil.net.
+        end = r"(?=[\s;()]|$)"
+        if re.search(rf"\bdkim=pass\b[^;]*header\.d=@?{re.escape(domain)}{end}", text):
             return True
-        if re.search(rf"\bspf=pass\b[^;]*smtp\.mailfrom=\S*@?{re.escape(domain)}\b", text):
+        if re.search(rf"\bspf=pass\b[^;]*smtp\.mailfrom=(?:[^\s;@]*@)?{re.escape(domain)}{end}", text):
             return True
     return False
 

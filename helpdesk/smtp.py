@@ -48,7 +48,12 @@ async def login(client: aiosmtplib.SMTP, config: SmtpConfig) -> None:
     """Connect and authenticate (if a username is configured)."""
     await client.connect()
     if config.username:
-        await client.login(config.username, config.password or "")
+        try:
+            await client.login(config.username, config.password or "")
+        except BaseException:
+            # A refused login must not leave the connection (and its socket) open.
+            client.close()
+            raise
 
 
 def probe(config: SmtpConfig) -> None:
@@ -107,6 +112,12 @@ class SmtpTransport:
                     await client.rcpt(recipient)
                 except aiosmtplib.SMTPRecipientRefused as exc:
                     refused.append(exc)
+                except UnicodeEncodeError:
+                    # A non-ASCII address needs SMTPUTF8: refuse it here, like a server would,
+                    # rather than leave the session inside its MAIL transaction.
+                    refused.append(
+                        aiosmtplib.SMTPRecipientRefused(553, "5.1.3 address is not ASCII", recipient)
+                    )
             if ready is not None:
                 await ready
             if len(refused) == len(recipients):
