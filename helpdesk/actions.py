@@ -290,6 +290,12 @@ class Actions:
             automatic=True,
         )
 
+    def failure_reported(self, item: OutboxItem) -> bool:
+        """Whether the owner was (or need not be) told about the failed ``item``."""
+        return self.config.owner.email in item.recipients or (
+            self.outbox.message_id_of(f"delivery-failure:{item.id}") is not None
+        )
+
     def delivery_failure(self, item: OutboxItem) -> None:
         """Tell the owner that a message could not be delivered (never about the owner's own mail)."""
         if self.config.owner.email in item.recipients:

@@ -92,8 +92,8 @@ class Helpdesk:
             config, self.store, MailArchive(data_dir), self.quarantine, self.tokens, clock
         )
         self.outbox = Outbox(data_dir, config.business.name, config.business.email)
-        actions = Actions(config, self.store, self.outbox, templates, self.tokens, clock)
-        self.dispatcher = Dispatcher(self.store, actions, rules, hours, data_dir, clock)
+        self.actions = Actions(config, self.store, self.outbox, templates, self.tokens, clock)
+        self.dispatcher = Dispatcher(self.store, self.actions, rules, hours, data_dir, clock)
         self.next_tick: datetime | None = None
 
     def close(self) -> None:
@@ -170,8 +170,11 @@ class Helpdesk:
                 await transport.close()
 
         report = asyncio.run(send())
-        if report.failed:
-            self.dispatcher.delivery_failed(report.failed)
+        # Every failed item, not only this pass's: after a crash between failing an
+        # item and telling the owner, the owner is told now (notices are idempotent).
+        unreported = [item for item in self.outbox.failed() if not self.actions.failure_reported(item)]
+        if unreported:
+            self.dispatcher.delivery_failed(unreported)
             report.sent.extend(asyncio.run(send()).sent)
         return report
 

@@ -30,6 +30,8 @@ from helpdesk.store import Store
 log = logging.getLogger(__name__)
 
 STATUS_COMMANDS = {"close": "closed", "reopen": "open", "pending": "pending"}
+# An event whose actions keep failing is retried on later cycles, then given up.
+MAX_EVENT_FAILURES = 3
 
 
 class Dispatcher:
@@ -54,18 +56,29 @@ class Dispatcher:
     # -- events ------------------------------------------------------------------------
 
     def run(self) -> int:
-        """Handle every pending event; returns how many were handled."""
+        """Handle every pending event once; returns how many were handled."""
         handled = 0
-        # Handling an event may queue more (a command closes a ticket): loop until none are left.
-        while events := self.store.pending_events():
+        tried: set[int] = set()
+        # Handling an event may queue more (a command closes a ticket): loop until none are new.
+        while events := [event for event in self.store.pending_events() if event.sequence not in tried]:
             for event in events:
+                tried.add(event.sequence)
                 try:
                     self._handle(event)
                 except Exception:  # One failing event must not block the others.
-                    log.exception("event %s for ticket %s failed", event.name, event.ticket_id)
-                self.store.events_done(event.sequence)
+                    failures = self.store.event_failed(event.sequence)
+                    log.exception(
+                        "event %s for ticket %s failed (%d of %d)",
+                        event.name,
+                        event.ticket_id,
+                        failures,
+                        MAX_EVENT_FAILURES,
+                    )
+                    if failures < MAX_EVENT_FAILURES:
+                        continue
+                self.store.event_done(event.sequence)
+                handled += 1
             self.store.commit()
-            handled += len(events)
         return handled
 
     def _message(self, ticket: Ticket, message_id: int | None) -> StoredMessage | None:
@@ -286,7 +299,10 @@ class Dispatcher:
             return None
 
     def delivery_failed(self, items: list[OutboxItem]) -> None:
-        """Tell the owner about messages that could not be delivered; run delivery.failed rules."""
+        """Tell the owner about messages that could not be delivered; run delivery.failed rules.
+
+        Safe to call again for the same items: the notices and rules are idempotent.
+        """
         for item in items:
             self.actions.delivery_failure(item)
             ticket = self.store.ticket(item.ticket_id) if item.ticket_id is not None else None

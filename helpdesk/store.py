@@ -432,9 +432,17 @@ class Store:
         """Events whose actions have not run yet, oldest first."""
         return [Event.from_doc(doc) for doc in self._state["events"]]
 
-    def events_done(self, sequence: int) -> None:
-        """Forget every event up to ``sequence`` (their actions ran)."""
-        self._state["events"] = [doc for doc in self._state["events"] if doc["sequence"] > sequence]
+    def event_done(self, sequence: int) -> None:
+        """Forget the event ``sequence`` (its actions ran, or it failed for good)."""
+        self._state["events"] = [doc for doc in self._state["events"] if doc["sequence"] != sequence]
+
+    def event_failed(self, sequence: int) -> int:
+        """Count a failed attempt at event ``sequence``; returns the failures so far."""
+        for doc in self._state["events"]:
+            if doc["sequence"] == sequence:
+                doc["data"]["failures"] = int(doc["data"].get("failures", 0)) + 1
+                return int(doc["data"]["failures"])
+        return 0
 
     def automatic_sent(self, address: str) -> list[str]:
         """When automatic mail went to ``address`` recently (ISO times)."""

@@ -163,11 +163,33 @@ def test_one_failing_event_does_not_stop_the_others(
 
     monkeypatch.setattr(env.actions, "notify_owner", broken)
     with caplog.at_level(logging.ERROR, logger="helpdesk.dispatch"):
-        assert env.dispatcher.run() == 2
+        assert env.dispatcher.run() == 1
 
     assert kinds(env) == ["acknowledge"]
-    assert "event message.received for ticket 1 failed" in caplog.text
-    # The failed event is not retried: it is logged and cleared with the rest.
+    assert "event message.received for ticket 1 failed (1 of 3)" in caplog.text
+    # The failed event stays queued (durably) for the next cycles ...
+    [kept] = Store(env.data_dir).pending_events()
+    assert kept.name == "message.received" and kept.data["failures"] == 1
+    env.dispatcher.run()
+    assert env.dispatcher.run() == 1
+    # ... and is given up after the third failure.
+    assert "failed (3 of 3)" in caplog.text
+    assert Store(env.data_dir).pending_events() == []
+
+
+def test_a_failed_event_succeeds_on_a_later_cycle(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    env.ingest(first_mail())
+    original = env.actions.notify_owner
+
+    def disk_full(*args: Any, **kwargs: Any) -> bool:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(env.actions, "notify_owner", disk_full)
+    env.dispatcher.run()
+    assert kinds(env) == ["acknowledge"]
+    monkeypatch.setattr(env.actions, "notify_owner", original)
+    env.dispatcher.run()
+    assert sorted(kinds(env)) == ["acknowledge", "owner-notification"]
     assert Store(env.data_dir).pending_events() == []
 
 
