@@ -156,15 +156,17 @@ class Dispatcher:
                 if self.rules.match(rule, self._facts(doc, None, rule)) is not None:
                     due.append((int(doc["id"]), rule, window))
         fired = 0
+        stopped: set[int] = set()
         for ticket_id, rule, window in due:
-            ticket = self.store.ticket(ticket_id)
+            ticket = self.store.ticket(ticket_id) if ticket_id not in stopped else None
             if ticket is None:
                 continue
             # Earlier firings in this tick may have changed the ticket: check again.
             match = self.rules.match(rule, self._facts(ticket.to_doc(), None, rule))
             if match is None or ticket.fired.get(rule.name) == window:
                 continue
-            self._fire(match, ticket, None, window)
+            if self._fire(match, ticket, None, window):
+                stopped.add(ticket_id)
             fired += 1
         if fired or self.store.pending_events():
             self.store.commit()

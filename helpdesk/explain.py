@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from helpdesk.businesstime import BusinessHours
 from helpdesk.config import Config
@@ -51,18 +52,23 @@ def _apply(call: ActionCall, ticket: Ticket) -> None:
         ticket.tags.remove(call.params["tag"])
 
 
+def _customer(store: Store, email: str, new_ticket: bool) -> dict[str, Any]:
+    """The customer record as the rules will see it, after ingestion counted a new ticket."""
+    customer = store.customer(email)
+    document = customer.to_doc() if customer else {"email": email, "ticket_count": 0, "tags": []}
+    if new_ticket:
+        document["ticket_count"] = int(document.get("ticket_count", 0)) + 1
+    return document
+
+
 def _facts(
-    ticket: Ticket, message: InboundMessage, store: Store, hours: BusinessHours, now: datetime
+    ticket: Ticket, message: InboundMessage, customer: dict[str, Any], hours: BusinessHours, now: datetime
 ) -> Facts:
-    customer = store.customer(ticket.customer)
-    customer_doc = (
-        customer.to_doc() if customer else {"email": ticket.customer, "ticket_count": 1, "tags": []}
-    )
     return Facts(
         ticket=ticket.to_doc(),
         now=now,
         hours=hours,
-        customer=customer_doc,
+        customer=customer,
         subject=message.subject,
         text=message.text,
         has_attachment=bool(message.attachments),
@@ -125,6 +131,7 @@ def explain(
         events.append("ticket.reopened")
     ticket.status = "open" if ticket.status in ("closed", "pending") else ticket.status
     ticket.last_customer_at = iso(now)
+    customer = _customer(store, ticket.customer, "ticket.created" in events)
     for event in [*events, "tick"]:
         yield f"\nEvent {event}:" if event != "tick" else "\nTime rules (tick), as of now:"
         stopped = False
@@ -132,7 +139,7 @@ def explain(
             if stopped:
                 yield f"  (stopped) {rule.name}"
                 continue
-            holds, reasons = _evaluate(rule, _facts(ticket, message, store, hours, now))
+            holds, reasons = _evaluate(rule, _facts(ticket, message, customer, hours, now))
             where = Path(rule.file).name
             if not holds:
                 yield f"  no     {rule.name} ({where}): {'; '.join(reasons)}"
@@ -141,7 +148,7 @@ def explain(
             for call in rule.actions:
                 note = ""
                 if call.name == "reply" and call.params.get("template") == "acknowledge":
-                    duration = rules.response_time(_facts(ticket, message, store, hours, now))
+                    duration = rules.response_time(_facts(ticket, message, customer, hours, now))
                     if duration is not None:
                         note = f" (promises an answer by {hours.describe(hours.add(now, duration), now)})"
                 yield f"         -> {_describe_call(call)}{note}"

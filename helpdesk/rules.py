@@ -26,6 +26,7 @@ from __future__ import annotations
 import fnmatch
 import re
 import tomllib
+import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -177,13 +178,18 @@ def _duration(value: Any) -> Duration:
         raise RuleValueError(str(exc)) from None
 
 
+def _nfc(text: str) -> str:
+    """``text`` with composed accents, so that "cassé" matches however a mail client wrote it."""
+    return unicodedata.normalize("NFC", text)
+
+
 def _word_pattern(words: list[str]) -> re.Pattern[str]:
-    alternatives = "|".join(re.escape(word) for word in sorted(words, key=len, reverse=True))
+    alternatives = "|".join(re.escape(_nfc(word)) for word in sorted(words, key=len, reverse=True))
     return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)
 
 
 def _found(pattern: re.Pattern[str], text: str, where: str) -> str | None:
-    match = pattern.search(text)
+    match = pattern.search(_nfc(text))
     return f"{where} contains {match.group(0)!r}" if match else None
 
 
@@ -399,6 +405,14 @@ def _template(params: Mapping[str, Any], templates: set[str], default: str | Non
     return name
 
 
+def _one_of(params: Mapping[str, Any], key: str, allowed: tuple[str, ...]) -> str:
+    """The single value of parameter ``key``, one of ``allowed`` (any case)."""
+    value = params.get(key)
+    if not isinstance(value, str) or not value:
+        raise RuleValueError(f'needs {key} = "NAME" (one of {", ".join(allowed)}), got {value!r}')
+    return _choices(value, allowed)[0]
+
+
 def _tag(params: Mapping[str, Any]) -> str:
     tag = params.get("tag")
     if not isinstance(tag, str) or not re.fullmatch(r"[\w][\w.-]{0,39}", tag):
@@ -421,13 +435,13 @@ def _notify_action(params: Mapping[str, Any], templates: set[str]) -> dict[str, 
 @action("set-status")
 def _status_action(params: Mapping[str, Any], templates: set[str]) -> dict[str, Any]:
     _only(params, ("status",))
-    return {"status": _choices(params.get("status", ""), STATUSES)[0]}
+    return {"status": _one_of(params, "status", STATUSES)}
 
 
 @action("set-priority")
 def _priority_action(params: Mapping[str, Any], templates: set[str]) -> dict[str, Any]:
     _only(params, ("priority",))
-    return {"priority": _choices(params.get("priority", ""), PRIORITIES)[0]}
+    return {"priority": _one_of(params, "priority", PRIORITIES)}
 
 
 @action("add-tag")
