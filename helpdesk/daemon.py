@@ -92,6 +92,8 @@ class Helpdesk:
             config, self.store, MailArchive(data_dir), self.quarantine, self.tokens, clock
         )
         self.outbox = Outbox(data_dir, config.business.name, config.business.email)
+        # What the outbox queued must be on disk before the store records it as done.
+        self.store.before_commit(self.outbox.flush)
         self.actions = Actions(config, self.store, self.outbox, templates, self.tokens, clock)
         self.dispatcher = Dispatcher(self.store, self.actions, rules, hours, data_dir, clock)
         self.next_tick: datetime | None = None

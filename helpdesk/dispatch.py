@@ -148,8 +148,15 @@ class Dispatcher:
             return 0
         now = self.clock()
         due: list[tuple[int, Rule, str]] = []
+        # Rules that can hold for each (status, priority): most tickets (closed ones,
+        # say) are dismissed by one lookup, before any window or business-time work.
+        applicable: dict[tuple[str, str], list[Rule]] = {}
         for doc in self.store.ticket_documents():
-            for rule in rules:
+            kind = (doc.get("status", ""), doc.get("priority", ""))
+            candidates = applicable.get(kind)
+            if candidates is None:
+                candidates = applicable[kind] = [rule for rule in rules if rule.admits(*kind)]
+            for rule in candidates:
                 window = rule.window(doc) if rule.timed else iso(now)[:10]
                 if doc.get("fired", {}).get(rule.name) == window:
                     continue

@@ -31,7 +31,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from helpdesk.compose import Outbound, compose, new_message_id
-from helpdesk.durable import atomic_write, remove_stale_temporaries
+from helpdesk.durable import atomic_write, remove_stale_temporaries, sync_filesystem
 from helpdesk.records import iso
 from helpdesk.smtp import PermanentFailure, SmtpTransport, TemporaryFailure
 
@@ -97,6 +97,7 @@ class Outbox:
         # Delivered item id -> its Message-ID, so a replayed enqueue can say
         # which message it already sent.
         self._sent_ids = {item.id: item.message_id for item in self.sent()}
+        self._unflushed = False
         self._recover()
 
     def _recover(self) -> None:
@@ -105,6 +106,13 @@ class Outbox:
             remove_stale_temporaries(directory)
         if not self.queue.is_dir():
             return
+        for record in self.queue.glob("*.json"):
+            try:
+                OutboxItem(**json.loads(record.read_bytes()))
+            except (ValueError, TypeError):
+                # Written but never flushed before a crash: the enqueue never
+                # committed, and the event that asked for it will ask again.
+                record.unlink()
         for raw in self.queue.glob("*.eml"):
             if not raw.with_suffix(".json").exists():
                 raw.unlink()
@@ -170,14 +178,23 @@ class Outbox:
             next_attempt_at=iso(now),
             queued_ns=time.time_ns(),
         )
-        atomic_write(self.queue / f"{item.id}.eml", raw, mode=0o600)
-        self._write_record(self.queue, item)
+        # Not flushed here: :meth:`flush` makes a whole batch durable with one
+        # sync, and runs before the store commit that records what was queued.
+        atomic_write(self.queue / f"{item.id}.eml", raw, durable=False, mode=0o600)
+        self._write_record(self.queue, item, durable=False)
+        self._unflushed = True
         return message_id, True
 
+    def flush(self) -> None:
+        """Make everything enqueued so far durable (one file system sync)."""
+        if self._unflushed:
+            sync_filesystem(self.queue)
+            self._unflushed = False
+
     @staticmethod
-    def _write_record(directory: Path, item: OutboxItem) -> None:
+    def _write_record(directory: Path, item: OutboxItem, durable: bool = True) -> None:
         record = json.dumps(asdict(item), ensure_ascii=False, indent=1).encode("utf-8")
-        atomic_write(directory / f"{item.id}.json", record, mode=0o600)
+        atomic_write(directory / f"{item.id}.json", record, durable=durable, mode=0o600)
 
     def _mark_sent(self, item: OutboxItem) -> None:
         """Record a delivery durably (one fdatasync), then drop the queue files."""
@@ -239,6 +256,7 @@ class Outbox:
 
     async def send_due(self, transport: SmtpTransport, now: datetime) -> SendReport:
         """Try every item that is due, in order, over one connection."""
+        self.flush()  # Committed to disk before the first attempt, whoever enqueued it.
         report = SendReport()
         marking: asyncio.Task[None] | None = None
         try:

@@ -74,12 +74,17 @@ Anchor = Callable[[Mapping[str, Any]], str | None]
 
 @dataclass(frozen=True)
 class Condition:
-    """One compiled ``when`` entry."""
+    """One compiled ``when`` entry.
+
+    ``allowed`` is set for conditions that only compare one ticket field with a
+    set of values (status, priority): sweeps use it to skip tickets cheaply.
+    """
 
     key: str
     check: Check
     anchor: Anchor | None = None
     duration: Duration | None = None
+    allowed: frozenset[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -100,6 +105,15 @@ class Rule:
     on: str
     conditions: tuple[Condition, ...]
     actions: tuple[ActionCall, ...]
+
+    def admits(self, status: str, priority: str) -> bool:
+        """Whether a ticket with this status and priority can match at all."""
+        values = {"status": status, "priority": priority}
+        return all(
+            condition.allowed is None or values.get(condition.key, "") in condition.allowed
+            for condition in self.conditions
+            if condition.key in values
+        )
 
     @property
     def needs_customer(self) -> bool:
@@ -248,7 +262,7 @@ def _ticket_choice(key: str, allowed: tuple[str, ...]) -> ConditionBuilder:
             actual = facts.ticket.get(key)
             return f"{key} is {actual}" if actual in wanted else None
 
-        return Condition(key, check)
+        return Condition(key, check, allowed=frozenset(wanted))
 
     return build
 

@@ -30,13 +30,12 @@ happened meanwhile) and never write.
 
 from __future__ import annotations
 
-import copy
 import fcntl
 import json
 import os
 from bisect import insort
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -128,6 +127,7 @@ class Store:
         self._segments: dict[str, TinyDB] = {}
         # Pending changes: segment file -> table -> doc id -> document.
         self._pending: dict[str, dict[str, dict[int, dict[str, Any]]]] = {}
+        self._before_commit: list[Callable[[], None]] = []
         self._reset_indexes()
         if readonly:
             self._load_snapshot()
@@ -280,15 +280,15 @@ class Store:
     # -- reading ---------------------------------------------------------------
 
     def _get(self, segment: str, table: str, doc_id: int) -> dict[str, Any] | None:
-        # Callers get a deep copy: a record they change but do not save must
-        # not change the pending or loaded documents behind the store's back.
+        # The document itself: the record classes copy on the way in and out
+        # (``from_doc``/``to_doc``), so callers never share it.
         pending = self._pending.get(segment, {}).get(table, {}).get(doc_id)
         if pending is not None:
-            return copy.deepcopy(pending)
+            return pending
         if segment not in self._segments and not (self.db_dir / segment).exists():
             return None
         doc = self._segment(segment).table(table).get(doc_id=doc_id)
-        return copy.deepcopy(dict(doc)) if doc is not None else None
+        return dict(doc) if doc is not None else None
 
     def ticket(self, ticket_id: int) -> Ticket | None:
         """The ticket with ``ticket_id``, or None."""
@@ -455,12 +455,19 @@ class Store:
         else:
             self._state["automatic_sent"].pop(address, None)
 
+    def before_commit(self, hook: Callable[[], None]) -> None:
+        """Run ``hook`` at the start of every commit (the outbox flushes its queue there)."""
+        self._before_commit.append(hook)
+
     def commit(self) -> None:
         """Make every change since the last commit durable, atomically."""
         if self.readonly:
             raise StoreError("the store was opened read-only")
+        for hook in self._before_commit:
+            hook()
         self._state["sequence"] = int(self._state["sequence"]) + 1
-        self._put(STATE, "state", 1, copy.deepcopy(self._state))
+        # A shallow copy is enough: the state is only written at commits.
+        self._put(STATE, "state", 1, dict(self._state))
         changes = {
             segment: {
                 table: {str(doc_id): doc for doc_id, doc in docs.items()} for table, docs in tables.items()
