@@ -9,20 +9,25 @@ and is final: it is what the outbox stores and what replies will cite.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from email.encoders import encode_base64
 from email.header import Header
-from email.headerregistry import Address as HeaderAddress
-from email.message import EmailMessage
-from email.policy import SMTP
-from email.utils import format_datetime, make_msgid
+from email.message import Message
+from email.mime.base import MIMEBase
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.policy import compat32
+from email.quoprimime import body_encode
+from email.utils import format_datetime, formataddr, make_msgid
 
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]+")
 MAX_REFERENCES = 20
 # Headers set with set_raw (already encoded and folded here) are written as
 # they are: the email package would otherwise refold a long one itself.
-POLICY = SMTP.clone(refold_source="none")
+POLICY = compat32.clone(linesep="\r\n")
 
 
 @dataclass(frozen=True)
@@ -66,30 +71,51 @@ def clean_header(value: str) -> str:
     return " ".join(CONTROL_CHARACTERS.sub(" ", value).split())
 
 
-def _address(name: str, email: str) -> HeaderAddress:
-    local, _, domain = clean_header(email).partition("@")
-    return HeaderAddress(display_name=clean_header(name), username=local, domain=domain)
+def _address(name: str, email: str) -> str:
+    """``Name <address>``, the name quoted or RFC 2047-encoded as needed.
 
-
-def _set_ids(message: EmailMessage, name: str, ids: list[str]) -> None:
-    """Write msg-ids as they are, one per line.
-
-    The email package would RFC 2047-encode a long one (Exchange ids have 80
-    characters), and no mail client reads an encoded word as an id.
+    A non-ASCII domain is written in IDNA form; a non-ASCII local part cannot
+    be written in a header at all and is encoded as text (such mail fails at
+    the SMTP server, which reports it, rather than here).
     """
-    message.set_raw(name, "\r\n ".join(f"<{item}>" for item in ids))
+    name, email = clean_header(name), clean_header(email)
+    local, _, domain = email.partition("@")
+    if not domain.isascii():
+        with contextlib.suppress(UnicodeError):
+            domain = domain.encode("idna").decode("ascii")
+        email = f"{local}@{domain}"
+    if email.isascii():
+        return formataddr((name, email), charset="utf-8")
+    return Header(f"{name} <{email}>".strip(), "utf-8").encode()
 
 
-def _set_text(message: EmailMessage, name: str, value: str) -> None:
-    """Write free text; non-ASCII text is encoded as one run of encoded words.
+def _ids(ids: list[str]) -> str:
+    """msg-ids as they are, one per line.
 
-    The email package's own folding may put the space between two words
-    outside the encoded words, where RFC 2047 decoders drop it.
+    Encoding must never touch them: a long id (Exchange ids have 80
+    characters) in an encoded word is not an id to any mail client.
     """
-    if value.isascii():
-        message[name] = value
-    else:
-        message.set_raw(name, Header(value, "utf-8", header_name=name).encode(linesep="\r\n"))
+    return "\r\n ".join(f"<{item}>" for item in ids)
+
+
+def _text(value: str, name: str) -> str | Header:
+    """Free header text; non-ASCII text becomes one run of encoded words.
+
+    Encoding it as one run keeps the spaces between words, which some
+    foldings put outside the encoded words, where decoders drop them.
+    """
+    return value if value.isascii() else Header(value, "utf-8", header_name=name)
+
+
+def _body(text: str, subtype: str) -> MIMEText:
+    part = MIMEText("", subtype, "utf-8")
+    part.replace_header("Content-Transfer-Encoding", "quoted-printable")
+    # quoprimime encodes characters as single bytes: give it the UTF-8 bytes as latin-1.
+    text = text.replace("\r\n", "\n")
+    if not text.endswith("\n"):
+        text += "\n"
+    part.set_payload(body_encode(text.encode("utf-8").decode("latin-1"), eol="\n"))
+    return part
 
 
 def new_message_id(domain: str) -> str:
@@ -100,22 +126,38 @@ def new_message_id(domain: str) -> str:
 def compose(
     outbound: Outbound, *, sender_name: str, sender_email: str, message_id: str, date: datetime
 ) -> bytes:
-    """The complete RFC 5322 bytes of ``outbound``, from the business address."""
-    message = EmailMessage(policy=POLICY)
+    """The complete RFC 5322 bytes of ``outbound``, from the business address.
+
+    Built on the email package's compat32 classes with explicit encoding:
+    several times faster than the header-registry policy, with the same
+    result for every header helpdesk writes.
+    """
+    body: Message = _body(outbound.text, "plain")
+    if outbound.html is not None:
+        alternative = MIMEMultipart("alternative")
+        alternative.attach(body)
+        alternative.attach(_body(outbound.html, "html"))
+        body = alternative
+    message: Message = body
+    if outbound.attachments:
+        message = MIMEMultipart("mixed")
+        message.attach(body)
+        for attachment in outbound.attachments:
+            message.attach(_attachment(attachment))
     message["From"] = _address(sender_name, sender_email)
-    message["To"] = [_address(name, email) for name, email in outbound.to]
+    message["To"] = ", ".join(_address(name, email) for name, email in outbound.to)
     if outbound.cc:
-        message["Cc"] = [_address(name, email) for name, email in outbound.cc]
+        message["Cc"] = ", ".join(_address(name, email) for name, email in outbound.cc)
     if outbound.reply_to:
         message["Reply-To"] = _address(sender_name, outbound.reply_to)
-    _set_text(message, "Subject", clean_header(outbound.subject))
+    message["Subject"] = _text(clean_header(outbound.subject), "Subject")
     message["Date"] = format_datetime(date)
     message["Message-ID"] = f"<{clean_header(message_id)}>"
     if outbound.in_reply_to:
-        _set_ids(message, "In-Reply-To", [clean_header(outbound.in_reply_to)])
+        message["In-Reply-To"] = _ids([clean_header(outbound.in_reply_to)])
     references = [clean_header(item) for item in outbound.references if item][-MAX_REFERENCES:]
     if references:
-        _set_ids(message, "References", references)
+        message["References"] = _ids(references)
     if outbound.automatic:
         # RFC 3834: other automatons must not answer this message.
         message["Auto-Submitted"] = "auto-replied"
@@ -123,16 +165,23 @@ def compose(
     message["X-Helpdesk-Kind"] = outbound.kind
     if outbound.ticket_id is not None:
         message["X-Helpdesk-Ticket"] = str(outbound.ticket_id)
-    message.set_content(outbound.text, cte="quoted-printable")
-    if outbound.html is not None:
-        message.add_alternative(outbound.html, subtype="html", cte="quoted-printable")
-    for attachment in outbound.attachments:
-        maintype, _, subtype = attachment.content_type.partition("/")
-        message.add_attachment(
-            attachment.payload,
-            maintype=maintype or "application",
-            subtype=subtype or "octet-stream",
-            filename=clean_header(attachment.filename),
-            cid=f"<{clean_header(attachment.content_id)}>" if attachment.content_id else None,
-        )
-    return message.as_bytes()
+    # MIME-Version belongs to the top-level headers only, after the others.
+    del message["MIME-Version"]
+    message["MIME-Version"] = "1.0"
+    return message.as_bytes(policy=POLICY)
+
+
+def _attachment(attachment: OutboundAttachment) -> MIMEBase:
+    maintype, _, subtype = attachment.content_type.partition("/")
+    part = MIMEBase(maintype or "application", subtype or "octet-stream")
+    part.set_payload(attachment.payload)
+    encode_base64(part)
+    filename = clean_header(attachment.filename)
+    disposition = "inline" if attachment.content_id else "attachment"
+    if filename.isascii():
+        part.add_header("Content-Disposition", disposition, filename=filename)
+    else:
+        part.add_header("Content-Disposition", disposition, filename=("utf-8", "", filename))
+    if attachment.content_id:
+        part["Content-ID"] = f"<{clean_header(attachment.content_id)}>"
+    return part
