@@ -32,6 +32,9 @@ log = logging.getLogger(__name__)
 STATUS_COMMANDS = {"close": "closed", "reopen": "open", "pending": "pending"}
 # An event whose actions keep failing is retried on later cycles, then given up.
 MAX_EVENT_FAILURES = 3
+# A tick fires at most this many rules; the rest fire on the next ticks, so a
+# catch-up after downtime never keeps the daemon from its mailbox for long.
+MAX_FIRINGS_PER_TICK = 500
 
 
 class Dispatcher:
@@ -61,6 +64,7 @@ class Dispatcher:
         tried: set[int] = set()
         # Handling an event may queue more (a command closes a ticket): loop until none are new.
         while events := [event for event in self.store.pending_events() if event.sequence not in tried]:
+            done: set[int] = set()
             for event in events:
                 tried.add(event.sequence)
                 try:
@@ -76,8 +80,9 @@ class Dispatcher:
                     )
                     if failures < MAX_EVENT_FAILURES:
                         continue
-                self.store.event_done(event.sequence)
-                handled += 1
+                done.add(event.sequence)
+            self.store.events_done(done)
+            handled += len(done)
             self.store.commit()
         return handled
 
@@ -152,6 +157,8 @@ class Dispatcher:
         # say) are dismissed by one lookup, before any window or business-time work.
         applicable: dict[tuple[str, str], list[Rule]] = {}
         for doc in self.store.ticket_documents():
+            if len(due) >= MAX_FIRINGS_PER_TICK:
+                break
             kind = (doc.get("status", ""), doc.get("priority", ""))
             candidates = applicable.get(kind)
             if candidates is None:

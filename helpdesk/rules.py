@@ -24,6 +24,7 @@ gives a :class:`ConfigError` naming file, rule and key, with a hint.
 from __future__ import annotations
 
 import fnmatch
+import functools
 import re
 import tomllib
 import unicodedata
@@ -115,12 +116,12 @@ class Rule:
             if condition.key in values
         )
 
-    @property
+    @functools.cached_property
     def needs_customer(self) -> bool:
         """Whether a condition looks at the customer record."""
         return any(condition.key.startswith("customer_") for condition in self.conditions)
 
-    @property
+    @functools.cached_property
     def timed(self) -> bool:
         """Whether the rule has time conditions (and so fires once per window)."""
         return any(condition.anchor is not None for condition in self.conditions)

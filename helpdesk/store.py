@@ -432,9 +432,10 @@ class Store:
         """Events whose actions have not run yet, oldest first."""
         return [Event.from_doc(doc) for doc in self._state["events"]]
 
-    def event_done(self, sequence: int) -> None:
-        """Forget the event ``sequence`` (its actions ran, or it failed for good)."""
-        self._state["events"] = [doc for doc in self._state["events"] if doc["sequence"] != sequence]
+    def events_done(self, sequences: set[int]) -> None:
+        """Forget these events (their actions ran, or they failed for good)."""
+        if sequences:
+            self._state["events"] = [doc for doc in self._state["events"] if doc["sequence"] not in sequences]
 
     def event_failed(self, sequence: int) -> int:
         """Count a failed attempt at event ``sequence``; returns the failures so far."""
