@@ -1,0 +1,1 @@
+"""Benchmarks of helpdesk against real servers (run them as scripts, see bench/README.md)."""
