@@ -10,6 +10,7 @@ the data directory lock for as long as it runs.
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import logging
 import signal
@@ -86,6 +87,8 @@ class Helpdesk:
         if not self.lock.acquire():
             raise StoreError(f"{data_dir}: another helpdesk process is running on this data directory")
         self.store = Store(data_dir)
+        # The loaded store is long-lived: keep the collector from scanning it again and again.
+        gc.freeze()
         self.quarantine = Quarantine(data_dir)
         self.tokens = ReplyTokens(load_secret(data_dir), config.business.email)
         self.ingestor = Ingestor(

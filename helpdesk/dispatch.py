@@ -19,7 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from helpdesk.actions import Actions
+from helpdesk.actions import AUTOMATIC_WINDOW, Actions
 from helpdesk.businesstime import BusinessHours, parse_duration
 from helpdesk.outbox import OutboxItem
 from helpdesk.owner import plan_reply
@@ -148,10 +148,11 @@ class Dispatcher:
 
     def tick(self) -> int:
         """Evaluate every time rule over every ticket; returns how many rules fired."""
+        now = self.clock()
+        self.store.prune_automatic_sent(iso(now - AUTOMATIC_WINDOW))
         rules = self.rules.for_event("tick")
         if not rules:
             return 0
-        now = self.clock()
         due: list[tuple[int, Rule, str]] = []
         # Rules that can hold for each (status, priority): most tickets (closed ones,
         # say) are dismissed by one lookup, before any window or business-time work.

@@ -108,6 +108,10 @@ def _ticket_segment(ticket_id: int) -> str:
     return f"tickets-{ticket_id // SEGMENT_SIZE:05d}.json"
 
 
+def _event_segment(sequence: int) -> str:
+    return f"events-{sequence // SEGMENT_SIZE:05d}.json"
+
+
 def _customer_segment(customer_id: int) -> str:
     return f"customers-{customer_id // SEGMENT_SIZE:05d}.json"
 
@@ -148,6 +152,7 @@ class Store:
         self._customer_ids: dict[str, int] = {}
         self._customer_tickets: dict[str, list[int]] = defaultdict(list)
         self._subject_index: dict[tuple[str, str], list[int]] = defaultdict(list)
+        self._events: dict[int, dict[str, Any]] = {}
         self._state: dict[str, Any] = {}
 
     def _segment(self, name: str) -> TinyDB:
@@ -173,7 +178,7 @@ class Store:
             return None
 
     def _apply_changes(self, changes: dict[str, dict[str, dict[str, Any]]]) -> None:
-        """Write full documents into their segments (in memory)."""
+        """Write full documents into their segments (in memory); a None document is a deletion."""
         for name, tables in changes.items():
             segment = self._segment(name)
             for table_name, docs in tables.items():
@@ -182,7 +187,9 @@ class Store:
                 existing = [doc_id for doc_id in ids if table.contains(doc_id=doc_id)]
                 if existing:
                     table.remove(doc_ids=existing)
-                table.insert_multiple(Document(doc, doc_id=int(doc_id)) for doc_id, doc in docs.items())
+                table.insert_multiple(
+                    Document(doc, doc_id=int(doc_id)) for doc_id, doc in docs.items() if doc is not None
+                )
 
     def _recover_journal(self) -> None:
         """Finish a commit that a crash interrupted."""
@@ -238,7 +245,6 @@ class Store:
         self._state.setdefault("next_customer", 1)
         self._state.setdefault("folders", {})
         self._state.setdefault("skipped", [])
-        self._state.setdefault("events", [])
         self._state.setdefault("next_event", 1)
         self._state.setdefault("automatic_sent", {})
         for name, segment in self._segments.items():
@@ -248,6 +254,9 @@ class Store:
                         self._index_ticket(Ticket.from_doc(doc))
                     for doc in segment.table("messages"):
                         self._index_message(StoredMessage.from_doc(doc))
+                elif name.startswith("events-"):
+                    for doc in segment.table("events"):
+                        self._events[doc.doc_id] = dict(doc)
                 elif name.startswith("customers-"):
                     for doc in segment.table("customers"):
                         self._customer_ids[doc["email"]] = doc.doc_id
@@ -378,7 +387,7 @@ class Store:
 
     # -- writing ---------------------------------------------------------------
 
-    def _put(self, segment: str, table: str, doc_id: int, doc: dict[str, Any]) -> None:
+    def _put(self, segment: str, table: str, doc_id: int, doc: dict[str, Any] | None) -> None:
         if self.readonly:
             raise StoreError("the store was opened read-only")
         self._pending.setdefault(segment, {}).setdefault(table, {})[doc_id] = doc
@@ -424,26 +433,42 @@ class Store:
         del skipped[:-SKIP_LOG_LENGTH]
 
     def add_event(self, name: str, ticket_id: int | None, message_id: int | None = None, **data: Any) -> None:
-        """Queue an event for the actions (committed with the next commit)."""
+        """Queue an event for the actions (committed with the next commit).
+
+        Events live in their own segments (1,000 sequence numbers each), so a
+        commit writes only the events it adds or removes, however many wait.
+        """
         event = Event(self._next("next_event"), name, ticket_id, message_id, data)
-        self._state["events"].append(event.to_doc())
+        doc = event.to_doc()
+        self._events[event.sequence] = doc
+        self._put(_event_segment(event.sequence), "events", event.sequence, doc)
 
     def pending_events(self) -> list[Event]:
         """Events whose actions have not run yet, oldest first."""
-        return [Event.from_doc(doc) for doc in self._state["events"]]
+        return [Event.from_doc(self._events[sequence]) for sequence in sorted(self._events)]
 
     def events_done(self, sequences: set[int]) -> None:
         """Forget these events (their actions ran, or they failed for good)."""
-        if sequences:
-            self._state["events"] = [doc for doc in self._state["events"] if doc["sequence"] not in sequences]
+        for sequence in sequences:
+            if self._events.pop(sequence, None) is not None:
+                self._put(_event_segment(sequence), "events", sequence, None)
 
     def event_failed(self, sequence: int) -> int:
         """Count a failed attempt at event ``sequence``; returns the failures so far."""
-        for doc in self._state["events"]:
-            if doc["sequence"] == sequence:
-                doc["data"]["failures"] = int(doc["data"].get("failures", 0)) + 1
-                return int(doc["data"]["failures"])
-        return 0
+        doc = self._events.get(sequence)
+        if doc is None:
+            return 0
+        doc["data"]["failures"] = int(doc["data"].get("failures", 0)) + 1
+        self._put(_event_segment(sequence), "events", sequence, doc)
+        return int(doc["data"]["failures"])
+
+    def prune_automatic_sent(self, before: str) -> None:
+        """Forget automatic-mail times older than ``before`` (ISO), for every address."""
+        recent = {
+            address: [stamp for stamp in times if stamp >= before]
+            for address, times in self._state["automatic_sent"].items()
+        }
+        self._state["automatic_sent"] = {address: times for address, times in recent.items() if times}
 
     def automatic_sent(self, address: str) -> list[str]:
         """When automatic mail went to ``address`` recently (ISO times)."""

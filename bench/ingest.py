@@ -1,0 +1,993 @@
+"""Ingest benchmark: how fast helpdesk turns IMAP mail into tickets, against Dovecot.
+
+Run from the repository root::
+
+    python3 bench/ingest.py                      # 10,000 messages, preload 100,000 tickets
+    python3 bench/ingest.py --quick              # 2,000 messages, preload 20,000 tickets
+    python3 bench/ingest.py --json --profile     # one JSON document; cProfile summaries
+
+It starts a private Dovecot (``tests/dovecot.py``) and an SMTP sink in a process of its own
+(``bench/smtp_sink.py``), fills a fresh mailbox with a realistic generated corpus
+(``tests/corpus.py``: about 3 KB a message; plain, HTML-only and multipart/alternative mail;
+10% with attachments; 20% replies) and measures, in one run:
+
+1. **Raw rate**: the practical limit of the libraries helpdesk is built on. One imapclient
+   connection SELECTs, searches the UIDs, fetches ``BODY.PEEK[]`` in batches of helpdesk's
+   ``[imap] batch_size`` and runs ``mailparser.parse_from_bytes`` on every message; nothing is
+   written anywhere.
+2. **helpdesk ingest rate**: what ``Daemon.run_once()`` does from start-up to committed tickets,
+   timed end to end: open the data directory (a fresh one), connect, fetch, archive (one file
+   system flush per batch), parse, classify, thread, record and commit
+   (``Helpdesk(config)`` + ``Mailbox.connect()`` + ``Helpdesk.ingest_new()``). The automatic
+   mail a cycle then sends is left out here: it is not ingest, and at the current cost it would
+   take minutes for 10,000 messages. It is measured in 3. Afterwards every appended message
+   must be in the store under its (folder, UIDVALIDITY, UID), or the benchmark fails.
+3. **Growth**: complete daemon cycles (``Helpdesk.cycle()``: ingest, the actions of the new
+   events, the time rules when due, SMTP delivery) of 1,000 new messages into a store that
+   already holds 1,000 tickets and into one that holds ``--preload`` tickets, with the time of
+   each phase. The stores are built directly through the :class:`helpdesk.store.Store` API
+   (``bench/preload.py``) with records shaped like those the daemon writes, not by ingesting
+   mail. Opening a store and the first cycle after it (in which the time rules catch up on
+   the preloaded tickets) are start-up costs, timed apart. The time rules sweep every ticket
+   at most once a minute whatever the mail, so they are reported apart too, and the
+   per-message cost compared between the stores is the cycle without them.
+
+Each rate is measured ``--repeat`` times (raw and helpdesk runs interleaved) and each growth
+cycle ``--rounds`` times (the two stores alternating); the report gives the best run of each,
+the one least disturbed by other work on the machine, and lists every run. The file system is
+flushed before each timed run, so that no run pays for the writes of the one before.
+
+The results are printed as a table (``--json``: one JSON document) and written to
+``bench/results/ingest-<timestamp>.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import cProfile
+import functools
+import json
+import os
+import platform
+import pstats
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from email.parser import BytesHeaderParser
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import mailparser
+from imapclient import IMAPClient
+
+from bench.preload import preload_store
+from helpdesk.config import Config, load_config
+from helpdesk.daemon import Helpdesk
+from helpdesk.dispatch import Dispatcher
+from helpdesk.fetch import Mailbox
+from helpdesk.ingest import IngestReport
+from helpdesk.loopback import LOOPBACK, ImapMailbox, ImapTestServer
+from helpdesk.store import Store
+from tests.corpus import generate_corpus
+from tests.dovecot import DovecotServer, dovecot_available, dovecot_version
+from tests.helpers import write_config
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+RESULTS_DIR = REPO_ROOT / "bench" / "results"
+
+DEFAULT_MESSAGES = 10_000
+DEFAULT_PRELOAD = 100_000
+DEFAULT_BATCH_SIZE = 200
+QUICK_MESSAGES = 2_000
+QUICK_PRELOAD = 20_000
+# The small store of the growth comparison, and the new mail of one growth cycle.
+BASE_PRELOAD = 1_000
+GROWTH_MESSAGES = 1_000
+
+# Targets from the issue: helpdesk ingests at least half as fast as fetch+parse alone, and the
+# time per message grows by at most half when the store grows from 1,000 to 100,000 tickets.
+RATE_TARGET = 0.5
+GROWTH_TARGET = 1.5
+
+CORPUS_SEED = 20_260_105
+GROWTH_SEED = 31_337
+
+
+# ---------------------------------------------------------------------------------------------
+# Records of what was measured.
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Timing:
+    """Repeated timings of one measurement over the same number of messages."""
+
+    messages: int
+    runs: list[float] = field(default_factory=list)
+
+    @property
+    def best(self) -> float:
+        """The fastest run: the one least disturbed by anything else on the machine."""
+        return min(self.runs)
+
+    @property
+    def rate(self) -> float:
+        """Messages per second of the fastest run."""
+        return self.messages / self.best
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "messages": self.messages,
+            "runs_seconds": [round(run, 4) for run in self.runs],
+            "best_seconds": round(self.best, 4),
+            "rate_per_second": round(self.rate, 1),
+        }
+
+
+@dataclass
+class StoreSide:
+    """One store of the growth comparison: how it was built and opened, and its cycles."""
+
+    tickets: int
+    messages: int = GROWTH_MESSAGES
+    build_seconds: float = 0.0
+    open_seconds: float = 0.0
+    # The first cycle after opening, without new mail: the time rules catch up on the
+    # preloaded tickets (escalations, reminders) once, as a long-running daemon has done.
+    catch_up_seconds: float = 0.0
+    catch_up_mail_sent: int = 0
+    # Per round: the whole cycle under "cycle", each phase that took time, and "per_message":
+    # the cycle without the time rules, which sweep every ticket at most once a minute
+    # whatever the mail, so belong to the clock rather than to the messages.
+    rounds: list[dict[str, float]] = field(default_factory=list)
+    # Per round: the automatic mail the cycle delivered to the SMTP sink.
+    mail_sent: list[int] = field(default_factory=list)
+
+    def add_round(self, times: dict[str, float], sent: int) -> None:
+        """Record one timed cycle."""
+        self.rounds.append({**times, "per_message": times["cycle"] - times.get(TIME_RULES, 0.0)})
+        self.mail_sent.append(sent)
+
+    def best(self, phase: str = "per_message") -> float:
+        """The fastest round's time for ``phase``, per 1,000 messages."""
+        return min(entry.get(phase, 0.0) for entry in self.rounds) * 1000 / self.messages
+
+    def median(self, phase: str = "per_message") -> float:
+        """The median round's time for ``phase``, per 1,000 messages."""
+        return statistics.median(entry.get(phase, 0.0) for entry in self.rounds) * 1000 / self.messages
+
+    def slowest(self, phase: str) -> float:
+        """The slowest round's time for ``phase`` (for the time rules: a round with a sweep)."""
+        return max(entry.get(phase, 0.0) for entry in self.rounds)
+
+    def phases(self) -> list[str]:
+        """The phases measured, in the order they run."""
+        return list(dict.fromkeys(name for entry in self.rounds for name in entry))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "tickets": self.tickets,
+            "build_seconds": round(self.build_seconds, 3),
+            "open_seconds": round(self.open_seconds, 3),
+            "catch_up_cycle_seconds": round(self.catch_up_seconds, 3),
+            "catch_up_mail_sent": self.catch_up_mail_sent,
+            "new_messages_per_round": self.messages,
+            "rounds_seconds": [
+                {name: round(value, 4) for name, value in entry.items()} for entry in self.rounds
+            ],
+            "best_per_1000_seconds": {name: round(self.best(name), 4) for name in self.phases()},
+            "median_per_1000_seconds": {name: round(self.median(name), 4) for name in self.phases()},
+            "time_rules_sweep_seconds": round(self.slowest(TIME_RULES), 4),
+            "mail_sent_per_round": self.mail_sent,
+        }
+
+
+@dataclass(frozen=True)
+class Options:
+    """What to run; see ``--help`` for each."""
+
+    messages: int = DEFAULT_MESSAGES
+    preload: int = DEFAULT_PRELOAD
+    batch_size: int = DEFAULT_BATCH_SIZE
+    repeat: int = 3
+    rounds: int = 3
+    growth_messages: int = GROWTH_MESSAGES
+    profile: bool = False
+
+
+Progress = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    """Progress sink that says nothing."""
+
+
+def flush_file_system() -> None:
+    """Write out everything pending, so that the next timed run starts from a clean state.
+
+    helpdesk flushes the file system once per batch (``syncfs``); without this the first batch
+    of a run would also pay for the messages Dovecot just wrote or the store just built.
+    """
+    os.sync()
+
+
+# ---------------------------------------------------------------------------------------------
+# The corpus and the servers.
+# ---------------------------------------------------------------------------------------------
+
+
+def make_corpus(count: int, seed: int) -> list[bytes]:
+    """``count`` generated customer messages (the issue's mix: 20% replies, 10% attachments)."""
+    return [mail.raw for mail in generate_corpus(count, seed=seed, reply_ratio=0.2, attachment_ratio=0.1)]
+
+
+def describe_corpus(raws: Sequence[bytes]) -> dict[str, Any]:
+    """Size and shape of a corpus, read back from the bytes: what was actually measured."""
+    parser = BytesHeaderParser()
+    kinds: Counter[str] = Counter()
+    replies = 0
+    for raw in raws:
+        headers = parser.parsebytes(raw)
+        kinds[headers.get_content_type()] += 1
+        replies += headers["In-Reply-To"] is not None
+    total = sum(len(raw) for raw in raws)
+    return {
+        "messages": len(raws),
+        "mean_bytes": round(total / len(raws)) if raws else 0,
+        "total_bytes": total,
+        "text_plain": kinds["text/plain"],
+        "text_html_only": kinds["text/html"],
+        "multipart_alternative": kinds["multipart/alternative"],
+        "with_attachment": kinds["multipart/mixed"],
+        "replies": replies,
+    }
+
+
+def append_all(mailbox: ImapMailbox, raws: Sequence[bytes]) -> list[int]:
+    """Append ``raws`` to INBOX; returns their UIDs (the server must report them)."""
+    uids = mailbox.append_many(raws)
+    if len(uids) != len(raws):
+        raise RuntimeError(f"appended {len(raws)} messages but the server reported {len(uids)} UIDs")
+    return uids
+
+
+class SmtpSinkProcess:
+    """``bench/smtp_sink.py`` in a child process: accepts and counts mail on 127.0.0.1."""
+
+    def __init__(self) -> None:
+        self.hostname = LOOPBACK
+        self.port = 0
+        self._process: subprocess.Popen[str] | None = None
+
+    def __enter__(self) -> SmtpSinkProcess:
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "bench.smtp_sink"],
+            cwd=REPO_ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            self.port = int(self._readline())
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def _readline(self) -> str:
+        assert self._process is not None and self._process.stdout is not None
+        line = self._process.stdout.readline()
+        if not line:
+            raise RuntimeError("the SMTP sink process stopped")
+        return line
+
+    def delivered(self) -> int:
+        """How many messages the sink has accepted so far."""
+        assert self._process is not None and self._process.stdin is not None
+        self._process.stdin.write("count\n")
+        self._process.stdin.flush()
+        return int(self._readline())
+
+    def __exit__(self, *exc_info: object) -> None:
+        process, self._process = self._process, None
+        if process is None:
+            return
+        assert process.stdin is not None
+        process.stdin.close()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# Raw fetch + parse: the practical limit.
+# ---------------------------------------------------------------------------------------------
+
+
+def fetch_and_parse(mailbox: ImapMailbox, batch_size: int) -> int:
+    """Fetch every message of INBOX with BODY.PEEK[] in batches and parse each one.
+
+    The least that helpdesk's fetch and parse steps must do, with nothing kept: connect, log
+    in, SELECT, UID SEARCH, FETCH per batch, ``mailparser.parse_from_bytes``. Returns how many
+    messages were parsed.
+    """
+    client = IMAPClient(mailbox.host, mailbox.port, ssl=False, timeout=120)
+    parsed = 0
+    try:
+        client.socket().setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        client.login(mailbox.username, mailbox.password)
+        client.select_folder("INBOX", readonly=True)
+        uids = sorted(client.search(["ALL"]))
+        for start in range(0, len(uids), batch_size):
+            chunk = uids[start : start + batch_size]
+            response = client.fetch(chunk, ["BODY.PEEK[]"])
+            for uid in chunk:
+                message = mailparser.parse_from_bytes(response[uid][b"BODY[]"])
+                if message.message is not None:
+                    parsed += 1
+    finally:
+        with contextlib.suppress(Exception):
+            client.logout()
+    return parsed
+
+
+def time_raw(mailbox: ImapMailbox, expected: int, batch_size: int) -> float:
+    """Seconds for one :func:`fetch_and_parse` pass; fails unless every message was parsed."""
+    flush_file_system()
+    start = time.perf_counter()
+    parsed = fetch_and_parse(mailbox, batch_size)
+    elapsed = time.perf_counter() - start
+    if parsed != expected:
+        raise RuntimeError(f"raw pass parsed {parsed} messages, expected {expected}")
+    return elapsed
+
+
+# ---------------------------------------------------------------------------------------------
+# helpdesk: ingest, and whole cycles.
+# ---------------------------------------------------------------------------------------------
+
+
+def make_config(directory: Path, mailbox: ImapMailbox, sink: SmtpSinkProcess, batch_size: int) -> Config:
+    """A configuration for ``mailbox`` and ``sink`` with its data directory at ``directory/data``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = write_config(directory, mailbox, sink, imap={"batch_size": batch_size, "idle": False})
+    return load_config(path)
+
+
+def ingest_once(config: Config) -> IngestReport:
+    """What ``Daemon.run_once()`` does up to committed tickets.
+
+    Open the data directory, connect and log in, ingest everything new, disconnect and release
+    the data directory; the actions of the new events and the SMTP delivery that a full cycle
+    goes on to do are not run.
+    """
+    helpdesk = Helpdesk(config)
+    mailbox = Mailbox(config.imap)
+    try:
+        mailbox.connect()
+        return helpdesk.ingest_new(mailbox)
+    finally:
+        mailbox.close()
+        helpdesk.close()
+
+
+def check_report(report: IngestReport, expected: int, what: str) -> None:
+    """Fail loudly unless ``report`` recorded exactly ``expected`` messages and nothing else."""
+    problems = []
+    if report.messages_recorded != expected:
+        problems.append(f"{report.messages_recorded} recorded instead of {expected}")
+    for name in ("quarantined", "skipped", "duplicates"):
+        if getattr(report, name):
+            problems.append(f"{getattr(report, name)} {name}")
+    if problems:
+        raise RuntimeError(f"{what}: " + ", ".join(problems))
+
+
+def check_stored(store: Store, folder: str, uidvalidity: int, uids: Sequence[int], what: str) -> None:
+    """Fail loudly unless every message in ``uids`` is recorded under its mail source."""
+    missing = [uid for uid in uids if not store.has_source(f"{folder}/{uidvalidity}/{uid}")]
+    if missing:
+        raise RuntimeError(f"{what}: {len(missing)} of {len(uids)} messages are not in the store")
+
+
+def time_ingest(mailbox: ImapMailbox, uids: Sequence[int], directory: Path, config: Config) -> float:
+    """Seconds for one :func:`ingest_once` into a fresh data directory; verifies the store."""
+    flush_file_system()
+    start = time.perf_counter()
+    report = ingest_once(config)
+    elapsed = time.perf_counter() - start
+    check_report(report, len(uids), "helpdesk ingest")
+    store = Store(config.storage_path, readonly=True)
+    check_stored(store, config.imap.folder, mailbox.uidvalidity(), uids, "helpdesk ingest")
+    return elapsed
+
+
+def measure_rates(
+    mailbox: ImapMailbox,
+    uids: Sequence[int],
+    sink: SmtpSinkProcess,
+    workdir: Path,
+    options: Options,
+    progress: Progress = _quiet,
+) -> tuple[Timing, Timing]:
+    """Raw and helpdesk timings, interleaved so that drift on the machine hits both alike."""
+    raw, ingest = Timing(len(uids)), Timing(len(uids))
+    for attempt in range(1, options.repeat + 1):
+        raw.runs.append(time_raw(mailbox, len(uids), options.batch_size))
+        progress(f"raw fetch+parse run {attempt}: {raw.runs[-1]:.2f} s")
+        directory = workdir / f"ingest-{attempt}"
+        config = make_config(directory, mailbox, sink, options.batch_size)
+        ingest.runs.append(time_ingest(mailbox, uids, directory, config))
+        progress(f"helpdesk ingest run {attempt}: {ingest.runs[-1]:.2f} s")
+        shutil.rmtree(directory)
+    return raw, ingest
+
+
+TIME_RULES = "time_rules"
+# The measures whose growth is held to the target: the per-message work of a cycle, and
+# within it the ingest proper.
+TARGET_PHASES = ("per_message", "ingest")
+# The phases of a daemon cycle that are timed separately: (label, class, method). The actions
+# run twice a cycle (for the events of new mail, then for those of the time rules); both
+# count as actions.
+PHASES: tuple[tuple[str, type, str], ...] = (
+    ("ingest", Helpdesk, "ingest_new"),
+    ("actions", Dispatcher, "run"),
+    (TIME_RULES, Helpdesk, "tick"),
+    ("smtp", Helpdesk, "send_outbox"),
+)
+
+
+@contextlib.contextmanager
+def phase_timer() -> Iterator[dict[str, float]]:
+    """Accumulate the time spent in each of :data:`PHASES` while the block runs.
+
+    The methods are wrapped on their classes for the duration of the block and call straight
+    through, so the cycle under test runs unchanged. A phase whose method no longer exists
+    is simply not reported.
+    """
+    spent: dict[str, float] = {}
+    originals: list[tuple[type, str, Any]] = []
+
+    def timed(label: str, method: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(method)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return method(*args, **kwargs)
+            finally:
+                spent[label] = spent.get(label, 0.0) + time.perf_counter() - start
+
+        return wrapper
+
+    for label, owner, name in PHASES:
+        method = owner.__dict__.get(name)
+        if callable(method):
+            originals.append((owner, name, method))
+            setattr(owner, name, timed(label, method))
+    try:
+        yield spent
+    finally:
+        for owner, name, method in originals:
+            setattr(owner, name, method)
+
+
+# ---------------------------------------------------------------------------------------------
+# Growth: does a message cost more when the store is large?
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _OpenStore:
+    """A preloaded data directory, open as the daemon opens it, with its mailbox."""
+
+    side: StoreSide
+    mailbox: ImapMailbox
+    helpdesk: Helpdesk
+    connection: Mailbox
+
+
+@contextlib.contextmanager
+def open_store(
+    server: ImapTestServer,
+    sink: SmtpSinkProcess,
+    directory: Path,
+    tickets: int,
+    options: Options,
+    progress: Progress = _quiet,
+) -> Iterator[_OpenStore]:
+    """Build a store of ``tickets`` tickets, open it as the daemon does, connect a new mailbox."""
+    side = StoreSide(tickets, messages=options.growth_messages)
+    mailbox = server.new_mailbox()
+    config = make_config(directory, mailbox, sink, options.batch_size)
+    start = time.perf_counter()
+    preload_store(config.storage_path, tickets)
+    side.build_seconds = time.perf_counter() - start
+    flush_file_system()
+    start = time.perf_counter()
+    helpdesk = Helpdesk(config)
+    side.open_seconds = time.perf_counter() - start
+    progress(
+        f"store of {tickets:,} tickets: built in {side.build_seconds:.1f} s, "
+        f"opened in {side.open_seconds:.2f} s"
+    )
+    connection = Mailbox(config.imap)
+    try:
+        connection.connect()
+        opened = _OpenStore(side, mailbox, helpdesk, connection)
+        delivered = sink.delivered()
+        start = time.perf_counter()
+        helpdesk.cycle(connection)
+        side.catch_up_seconds = time.perf_counter() - start
+        side.catch_up_mail_sent = sink.delivered() - delivered
+        progress(
+            f"store of {tickets:,} tickets: catch-up cycle {side.catch_up_seconds:.2f} s, "
+            f"{side.catch_up_mail_sent:,} messages sent"
+        )
+        yield opened
+    finally:
+        connection.close()
+        helpdesk.close()
+        mailbox.close()
+
+
+def run_cycle(
+    opened: _OpenStore, raws: Sequence[bytes], sink: SmtpSinkProcess, profile_to: Path | None = None
+) -> tuple[dict[str, float], int]:
+    """Append ``raws`` to the store's mailbox and time one daemon cycle that takes them in.
+
+    Returns the time of the whole cycle and of each phase, and how many messages the cycle
+    delivered to the SMTP sink. Fails unless every message was recorded and the cycle
+    delivered everything it queued. With ``profile_to`` the cycle runs under cProfile (its
+    times are then not comparable) and the profile is saved there.
+    """
+    helpdesk = opened.helpdesk
+    uids = append_all(opened.mailbox, raws)
+    delivered = sink.delivered()
+    flush_file_system()
+    profile = cProfile.Profile() if profile_to is not None else None
+    with phase_timer() as phases:
+        start = time.perf_counter()
+        if profile is not None:
+            report = profile.runcall(helpdesk.cycle, opened.connection)
+        else:
+            report = helpdesk.cycle(opened.connection)
+        elapsed = time.perf_counter() - start
+    if profile is not None and profile_to is not None:
+        save_profile(profile, profile_to)
+    what = f"cycle on the store of {opened.side.tickets:,} tickets"
+    check_report(report, len(raws), what)
+    check_stored(helpdesk.store, helpdesk.config.imap.folder, opened.connection.uidvalidity, uids, what)
+    waiting, failed = len(helpdesk.outbox.queued()), len(helpdesk.outbox.failed())
+    if waiting or failed:
+        raise RuntimeError(f"{what}: {waiting} outbound messages still queued, {failed} failed")
+    return {"cycle": elapsed, **phases}, sink.delivered() - delivered
+
+
+def growth_corpus(round_number: int, messages: int) -> list[bytes]:
+    """New mail for one growth round: the same for both stores, new Message-IDs every round."""
+    return make_corpus(messages, GROWTH_SEED + round_number)
+
+
+def measure_growth(
+    server: ImapTestServer,
+    sink: SmtpSinkProcess,
+    workdir: Path,
+    options: Options,
+    progress: Progress = _quiet,
+    profile_to: Path | None = None,
+) -> tuple[StoreSide, StoreSide]:
+    """Time cycles of new mail into a small and a large preloaded store, alternating.
+
+    With ``profile_to``, one more cycle on the large store runs under cProfile afterwards.
+    """
+    with contextlib.ExitStack() as stack:
+        sides = [
+            stack.enter_context(
+                open_store(server, sink, workdir / f"store-{tickets}", tickets, options, progress)
+            )
+            for tickets in (BASE_PRELOAD, options.preload)
+        ]
+        for round_number in range(options.rounds):
+            raws = growth_corpus(round_number, options.growth_messages)
+            for opened in sides:
+                times, sent = run_cycle(opened, raws, sink)
+                opened.side.add_round(times, sent)
+                progress(
+                    f"{options.growth_messages:,} new messages into {opened.side.tickets:,} tickets "
+                    f"(round {round_number + 1}): "
+                    + ", ".join(f"{name} {value:.2f} s" for name, value in times.items())
+                    + f"; {sent:,} messages sent"
+                )
+        if profile_to is not None:
+            run_cycle(sides[-1], growth_corpus(options.rounds, options.growth_messages), sink, profile_to)
+        return sides[0].side, sides[-1].side
+
+
+# ---------------------------------------------------------------------------------------------
+# Profiling.
+# ---------------------------------------------------------------------------------------------
+
+# Where helpdesk's time goes, by stage: (label, file suffix, function name).
+STAGES = (
+    ("IMAP fetch", "helpdesk/fetch.py", "fetch"),
+    ("archive write", "helpdesk/archive.py", "store"),
+    ("archive flush (syncfs)", "helpdesk/archive.py", "sync"),
+    ("parse (helpdesk.message)", "helpdesk/message.py", "parse_message"),
+    ("  mail-parser, within parse", "mailparser/core.py", "parse_from_bytes"),
+    ("thread", "helpdesk/threads.py", "find_ticket"),
+    ("record ticket/message/customer", "helpdesk/ingest.py", "_record"),
+    ("store commit", "helpdesk/store.py", "commit"),
+    ("copy.deepcopy, anywhere", "copy.py", "deepcopy"),
+    ("actions (events to outbox)", "helpdesk/dispatch.py", "run"),
+    ("  template rendering, anywhere", "helpdesk/render.py", "render"),
+    ("  outbox enqueue, within actions", "helpdesk/outbox.py", "enqueue"),
+    ("time rules", "helpdesk/daemon.py", "tick"),
+    ("SMTP delivery", "helpdesk/daemon.py", "send_outbox"),
+)
+
+
+def save_profile(profile: cProfile.Profile, path: Path) -> None:
+    """Write ``profile`` where ``python3 -m pstats`` or snakeviz can open it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    profile.dump_stats(str(path))
+
+
+def summarise_profile(path: Path, top: int = 15) -> list[dict[str, Any]]:
+    """Cumulative time of each stage, then the functions with the most time of their own.
+
+    A recursive function's cumulative time is counted once (cProfile does so for its
+    outermost call), so a stage's figure is the time spent inside it.
+    """
+    stats = pstats.Stats(str(path))
+    raw: dict[tuple[str, int, str], tuple[int, int, float, float, Any]] = stats.stats  # type: ignore[attr-defined]
+    total = max(cumulative for (_, _, _, cumulative, _) in raw.values())
+    rows: list[dict[str, Any]] = []
+    for label, suffix, name in STAGES:
+        found = [
+            cumulative
+            for (where, _, func), (*_, cumulative, _) in raw.items()
+            if func == name and where.endswith(suffix)
+        ]
+        if found:
+            spent = sum(found)
+            rows.append(
+                {
+                    "kind": "stage",
+                    "name": label,
+                    "cumulative_seconds": round(spent, 3),
+                    "share": round(spent / total, 3),
+                }
+            )
+    ranked = sorted(raw.items(), key=lambda item: item[1][2], reverse=True)[:top]
+    for (where, line, func), (_, calls, own, cumulative, _) in ranked:
+        rows.append(
+            {
+                "kind": "function",
+                "name": f"{_short_path(where)}:{line}({func})",
+                "calls": calls,
+                "own_seconds": round(own, 3),
+                "cumulative_seconds": round(cumulative, 3),
+            }
+        )
+    return rows
+
+
+def _short_path(path: str) -> str:
+    """A source path without the site-packages, standard library or repository prefix."""
+    for marker in ("site-packages/", f"{REPO_ROOT}/", "/lib/python3."):
+        if marker in path:
+            tail = path.split(marker, 1)[1]
+            return tail.split("/", 1)[1] if marker == "/lib/python3." else tail
+    return path
+
+
+# ---------------------------------------------------------------------------------------------
+# The whole benchmark.
+# ---------------------------------------------------------------------------------------------
+
+
+def run_benchmark(
+    server: ImapTestServer,
+    sink: SmtpSinkProcess,
+    options: Options,
+    workdir: Path,
+    progress: Progress = _quiet,
+    profile_dir: Path | None = None,
+) -> dict[str, Any]:
+    """Run every measurement against ``server`` and ``sink``; return JSON-ready results.
+
+    Profiles (with ``options.profile``) are saved in ``profile_dir``, else in ``workdir``.
+    """
+    started = datetime.now(UTC)
+    stamp = started.strftime("%Y%m%dT%H%M%SZ")
+    profile_dir = profile_dir or workdir
+    progress(f"generating {options.messages:,} messages")
+    raws = make_corpus(options.messages, CORPUS_SEED)
+    corpus = describe_corpus(raws)
+    mailbox = server.new_mailbox()
+    profiles: dict[str, Any] = {}
+    try:
+        uids = append_all(mailbox, raws)
+        del raws
+        progress(f"mailbox filled with {len(uids):,} messages ({corpus['mean_bytes']:,} bytes on average)")
+        raw, ingest = measure_rates(mailbox, uids, sink, workdir, options, progress)
+        if options.profile:
+            path = profile_dir / f"ingest-{stamp}-ingest.prof"
+            directory = workdir / "ingest-profiled"
+            config = make_config(directory, mailbox, sink, options.batch_size)
+            profile = cProfile.Profile()
+            profile.runcall(time_ingest, mailbox, uids, directory, config)
+            save_profile(profile, path)
+            shutil.rmtree(directory)
+            profiles["ingest"] = {"file": str(path), "rows": summarise_profile(path)}
+            progress(f"profiled the ingest: {path}")
+    finally:
+        mailbox.close()
+    growth_profile = profile_dir / f"ingest-{stamp}-large-store-cycle.prof" if options.profile else None
+    small, large = measure_growth(server, sink, workdir, options, progress, growth_profile)
+    if growth_profile is not None:
+        profiles["large_store_cycle"] = {
+            "file": str(growth_profile),
+            "rows": summarise_profile(growth_profile),
+        }
+    rate_ratio = ingest.rate / raw.rate
+    growth = {
+        phase: large.best(phase) / small.best(phase)
+        for phase in small.phases()
+        if phase not in ("cycle", TIME_RULES) and small.best(phase) > 0
+    }
+    return {
+        "benchmark": "ingest",
+        "started": started.isoformat(timespec="seconds"),
+        "options": asdict(options),
+        "machine": _machine(server),
+        "reported": "best run of each measurement (every run is listed)",
+        "corpus": corpus,
+        "raw_fetch_parse": raw.to_json(),
+        "helpdesk_ingest": ingest.to_json(),
+        "rate_ratio": round(rate_ratio, 3),
+        "rate_target": RATE_TARGET,
+        "rate_target_met": rate_ratio >= RATE_TARGET,
+        "growth": {"small": small.to_json(), "large": large.to_json()},
+        "growth_ratios": {phase: round(value, 3) for phase, value in growth.items()},
+        "growth_target": GROWTH_TARGET,
+        "growth_target_met": all(
+            growth[phase] <= GROWTH_TARGET for phase in TARGET_PHASES if phase in growth
+        ),
+        "profiles": profiles,
+    }
+
+
+def _machine(server: ImapTestServer) -> dict[str, Any]:
+    """Where the figures come from."""
+    kind = str(getattr(server, "kind", "imap"))
+    return {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "imap_server": f"dovecot {dovecot_version()}" if kind == "dovecot" else kind,
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Output.
+# ---------------------------------------------------------------------------------------------
+
+_PHASE_LABELS = {
+    "per_message": "cycle without time rules (per message)",
+    "ingest": "  ingest (fetch to committed tickets)",
+    "actions": "  actions (acknowledgements, notifications)",
+    "smtp": "  SMTP delivery",
+}
+
+
+def format_report(results: dict[str, Any]) -> str:
+    """The results as a readable table."""
+    corpus, machine, options = results["corpus"], results["machine"], results["options"]
+    raw, ingest = results["raw_fetch_parse"], results["helpdesk_ingest"]
+    small, large = results["growth"]["small"], results["growth"]["large"]
+    ratios = results["growth_ratios"]
+    lines = [
+        f"helpdesk ingest benchmark, {results['started']}, {machine['imap_server']}, "
+        f"{machine['cpus']} CPUs, Python {machine['python']}",
+        f"corpus: {corpus['messages']:,} messages of {corpus['mean_bytes']:,} bytes on average: "
+        f"{corpus['text_plain']:,} plain, {corpus['multipart_alternative']:,} multipart/alternative, "
+        f"{corpus['text_html_only']:,} HTML only, {corpus['with_attachment']:,} with attachments; "
+        f"{corpus['replies']:,} replies",
+        f"batch size {options['batch_size']}; rates: best of {options['repeat']} runs; "
+        f"growth: best of {options['rounds']} cycles of {small['new_messages_per_round']:,} messages, "
+        "per 1,000",
+        "",
+        f"{'':<46}{'time':>10}{'msg/s':>10}",
+        _rate_row("raw fetch+parse (imapclient + mail-parser)", raw),
+        _rate_row("helpdesk ingest (start-up to tickets)", ingest),
+        f"{'helpdesk / raw':<46}{'':>10}{results['rate_ratio']:>10.3f}   "
+        f"target >= {results['rate_target']:.2f}: {_verdict(results['rate_target_met'])}",
+        "",
+        f"{'1,000 new messages into a store of':<46}{small['tickets']:>10,}{large['tickets']:>10,}"
+        "   large/small",
+        _pair_row("  store open (start-up, once)", small["open_seconds"], large["open_seconds"]),
+        _pair_row(
+            "  catch-up cycle after opening (once)",
+            small["catch_up_cycle_seconds"],
+            large["catch_up_cycle_seconds"],
+        ),
+    ]
+    for phase, label in _PHASE_LABELS.items():
+        if phase not in ratios:
+            continue
+        line = _pair_row(
+            label, small["best_per_1000_seconds"][phase], large["best_per_1000_seconds"][phase], ratios[phase]
+        )
+        if phase in TARGET_PHASES:
+            met = ratios[phase] <= results["growth_target"]
+            line += f"   target <= {results['growth_target']:.2f}: {_verdict(met)}"
+        lines.append(line)
+    lines += [
+        _pair_row(
+            "time rules: one sweep of all tickets (<= 1/min)",
+            small["time_rules_sweep_seconds"],
+            large["time_rules_sweep_seconds"],
+        ),
+        "",
+        f"raw runs (s): {_runs(raw['runs_seconds'])}; "
+        f"helpdesk ingest runs (s): {_runs(ingest['runs_seconds'])}",
+        *(
+            f"cycles into {side['tickets']:,} tickets (s): "
+            f"{_runs([entry['cycle'] for entry in side['rounds_seconds']])}, of which ingest "
+            f"{_runs([entry.get('ingest', 0.0) for entry in side['rounds_seconds']])}; "
+            f"automatic mail sent: {', '.join(f'{sent:,}' for sent in side['mail_sent_per_round'])}"
+            for side in (small, large)
+        ),
+    ]
+    for name, profile in results["profiles"].items():
+        lines += [
+            "",
+            f"profile of the {name.replace('_', ' ')} ({profile['file']}):",
+            *_profile_lines(profile["rows"]),
+        ]
+    return "\n".join(lines)
+
+
+def _pair_row(label: str, small: float, large: float, ratio: float | None = None) -> str:
+    row = f"{label:<46}{small:>9.2f}s{large:>9.2f}s"
+    return row if ratio is None else f"{row}{ratio:>10.3f}"
+
+
+def _rate_row(label: str, timing: dict[str, Any]) -> str:
+    return f"{label:<46}{timing['best_seconds']:>9.2f}s{timing['rate_per_second']:>10,.0f}"
+
+
+def _verdict(met: bool) -> str:
+    return "met" if met else "MISSED"
+
+
+def _runs(values: Sequence[float]) -> str:
+    return ", ".join(f"{value:.2f}" for value in values)
+
+
+def _profile_lines(rows: list[dict[str, Any]]) -> list[str]:
+    lines = []
+    for row in rows:
+        if row["kind"] == "stage":
+            lines.append(f"  {row['name']:<44}{row['cumulative_seconds']:>8.2f}s {row['share']:>5.0%}")
+        else:
+            lines.append(
+                f"  {row['own_seconds']:>7.2f}s own {row['cumulative_seconds']:>7.2f}s cum "
+                f"{row['calls']:>9,}  {row['name']}"
+            )
+    return lines
+
+
+def write_results(results: dict[str, Any], directory: Path = RESULTS_DIR) -> Path:
+    """Save the results as ``ingest-<timestamp>.json`` in ``directory``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.fromisoformat(results["started"]).strftime("%Y%m%dT%H%M%SZ")
+    path = directory / f"ingest-{stamp}.json"
+    path.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return path
+
+
+# ---------------------------------------------------------------------------------------------
+# Command line.
+# ---------------------------------------------------------------------------------------------
+
+
+def parse_options(argv: Sequence[str] | None = None) -> tuple[Options, argparse.Namespace]:
+    """Options from the command line; ``--quick`` only changes sizes not given explicitly."""
+    parser = argparse.ArgumentParser(
+        prog="python3 bench/ingest.py",
+        description="Benchmark helpdesk's IMAP ingest against a private Dovecot.",
+    )
+    parser.add_argument("--messages", type=int, help=f"corpus size (default {DEFAULT_MESSAGES:,})")
+    parser.add_argument(
+        "--preload", type=int, help=f"tickets in the large store (default {DEFAULT_PRELOAD:,})"
+    )
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=DEFAULT_BATCH_SIZE,
+        help=f"messages per FETCH and per helpdesk commit (default {DEFAULT_BATCH_SIZE}, as helpdesk)",
+    )
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each rate measurement (default 3)")
+    parser.add_argument("--rounds", type=int, default=3, help="growth cycles per store (default 3)")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"smoke run: {QUICK_MESSAGES:,} messages, preload {QUICK_PRELOAD:,}",
+    )
+    parser.add_argument(
+        "--profile", action="store_true", help="also profile one ingest and one large-store cycle (cProfile)"
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON document instead of the table")
+    parser.add_argument("--workdir", type=Path, help="directory for data (default: a temporary one, removed)")
+    args = parser.parse_args(argv)
+    messages = args.messages or (QUICK_MESSAGES if args.quick else DEFAULT_MESSAGES)
+    preload = args.preload or (QUICK_PRELOAD if args.quick else DEFAULT_PRELOAD)
+    limits = (
+        ("--messages", messages, 1),
+        ("--preload", preload, BASE_PRELOAD),
+        ("--batch-size", args.batch_size, 1),
+        ("--repeat", args.repeat, 1),
+        ("--rounds", args.rounds, 1),
+    )
+    for name, value, least in limits:
+        if value < least:
+            parser.error(f"{name} must be at least {least:,}")
+    options = Options(
+        messages=messages,
+        preload=preload,
+        batch_size=args.batch_size,
+        repeat=args.repeat,
+        rounds=args.rounds,
+        profile=args.profile,
+    )
+    return options, args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmark from the command line; 0 when it ran (targets are reported, not enforced)."""
+    options, args = parse_options(argv)
+    if not dovecot_available():
+        print("bench/ingest.py: Dovecot (/usr/sbin/dovecot) is not installed", file=sys.stderr)
+        return 2
+    began = time.monotonic()
+
+    def progress(text: str) -> None:
+        print(f"[{time.monotonic() - began:6.1f} s] {text}", file=sys.stderr, flush=True)
+
+    with contextlib.ExitStack() as stack:
+        if args.workdir is not None:
+            workdir = args.workdir
+            workdir.mkdir(parents=True, exist_ok=True)
+        else:
+            workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="hd-bench-")))
+        server = stack.enter_context(DovecotServer())
+        sink = stack.enter_context(SmtpSinkProcess())
+        results = run_benchmark(server, sink, options, workdir, progress, profile_dir=RESULTS_DIR)
+    results["command"] = " ".join(["python3", "bench/ingest.py", *(sys.argv[1:] if argv is None else argv)])
+    results["wall_seconds"] = round(time.monotonic() - began, 1)
+    path = write_results(results)
+    print(json.dumps(results, indent=2, ensure_ascii=False) if args.json else format_report(results))
+    progress(f"results written to {path.relative_to(REPO_ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,97 @@
+"""Smoke tests of the ingest benchmark (``bench/ingest.py``): it runs, and its figures add up.
+
+The sizes are tiny and nothing about speed is asserted: timings on a shared machine say
+nothing in a test. The benchmark itself is run by hand (see README.md, "Benchmarks").
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from bench.ingest import (
+    BASE_PRELOAD,
+    Options,
+    SmtpSinkProcess,
+    format_report,
+    parse_options,
+    run_benchmark,
+    write_results,
+)
+from bench.preload import preload_store
+from helpdesk.loopback import ImapTestServer
+from helpdesk.store import Store
+
+
+def test_preloaded_store_is_complete_and_consistent(tmp_path: Path) -> None:
+    counts = preload_store(tmp_path / "data", 2_500)
+    assert counts == {"tickets": 2_500, "messages": 5_000, "customers": 833}
+
+    store = Store(tmp_path / "data", readonly=True)
+    assert store.counts == counts
+    segments = sorted(path.name for path in (tmp_path / "data" / "db").glob("tickets-*.json"))
+    assert segments == ["tickets-00000.json", "tickets-00001.json", "tickets-00002.json"]
+    tickets = list(store.tickets())
+    assert [ticket.id for ticket in tickets] == list(range(1, 2_501))
+    # Every customer's ticket count matches the tickets recorded for them.
+    per_customer: dict[str, int] = {}
+    for ticket in tickets:
+        per_customer[ticket.customer] = per_customer.get(ticket.customer, 0) + 1
+    for email, count in per_customer.items():
+        customer = store.customer(email)
+        assert customer is not None and customer.ticket_count == count
+    first = store.messages(1)
+    assert [message.direction for message in first] == ["in", "out"]
+    assert 300 <= len(first[0].text.encode()) <= 900
+    assert store.ticket_for_message_id(first[0].message_id) == 1
+    assert tickets[0].status == "closed" and tickets[-1].status != "closed"
+
+
+def test_quick_option_sets_sizes_that_were_not_given() -> None:
+    quick, _ = parse_options(["--quick"])
+    assert (quick.messages, quick.preload) == (2_000, 20_000)
+    mixed, _ = parse_options(["--quick", "--messages", "300"])
+    assert (mixed.messages, mixed.preload) == (300, 20_000)
+    default, _ = parse_options([])
+    assert (default.messages, default.preload, default.batch_size) == (10_000, 100_000, 200)
+
+
+def test_benchmark_runs_end_to_end_with_sane_results(imap_server: ImapTestServer, tmp_path: Path) -> None:
+    options = Options(messages=200, preload=2_000, repeat=1, rounds=1, growth_messages=100, profile=True)
+    with SmtpSinkProcess() as sink:
+        results = run_benchmark(imap_server, sink, options, tmp_path / "work", profile_dir=tmp_path)
+
+    corpus = results["corpus"]
+    assert corpus["messages"] == 200
+    assert corpus["replies"] == 40 and corpus["with_attachment"] == 20
+    kinds = ("text_plain", "text_html_only", "multipart_alternative", "with_attachment")
+    assert sum(corpus[kind] for kind in kinds) == 200
+    for name in ("raw_fetch_parse", "helpdesk_ingest"):
+        assert results[name]["messages"] == 200
+        assert len(results[name]["runs_seconds"]) == 1
+        assert results[name]["rate_per_second"] > 0
+    assert results["rate_ratio"] > 0
+
+    small, large = results["growth"]["small"], results["growth"]["large"]
+    assert (small["tickets"], large["tickets"]) == (BASE_PRELOAD, 2_000)
+    for side in (small, large):
+        assert side["new_messages_per_round"] == 100
+        assert len(side["rounds_seconds"]) == 1
+        assert side["open_seconds"] > 0
+        best = side["best_per_1000_seconds"]
+        assert best["per_message"] > 0 and best["ingest"] > 0
+        # The ingest is a part of the cycle it was timed in.
+        (cycle,) = side["rounds_seconds"]
+        assert 0 < cycle["ingest"] <= cycle["per_message"] <= cycle["cycle"]
+    assert results["growth_ratios"]["per_message"] > 0
+
+    for profile in results["profiles"].values():
+        assert Path(profile["file"]).is_file()
+        stages = {row["name"]: row for row in profile["rows"] if row["kind"] == "stage"}
+        assert stages["IMAP fetch"]["cumulative_seconds"] > 0
+    assert set(results["profiles"]) == {"ingest", "large_store_cycle"}
+
+    report = format_report(results)
+    assert "helpdesk / raw" in report and "2,000" in report
+    path = write_results(results, tmp_path / "results")
+    assert json.loads(path.read_text(encoding="utf-8"))["corpus"] == corpus
