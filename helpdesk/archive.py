@@ -10,6 +10,7 @@ archived by content hash under ``<data>/mail/local/``.
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,15 +52,32 @@ class MailArchive:
 
     def __init__(self, root: Path) -> None:
         self.root = root / "mail"
+        self._known_directories: set[Path] = set()
 
     def path_for(self, source: MailSource) -> Path:
         """The archive file of the message from ``source``."""
         return self.root / _safe_folder(source.folder) / str(source.uidvalidity) / f"{source.uid}.eml"
 
     def store(self, source: MailSource, raw: bytes) -> Path:
-        """Archive ``raw``; it is durable only after the next :meth:`sync`."""
+        """Archive ``raw``; it is durable only after the next :meth:`sync`.
+
+        Written in place, without a temporary file: the path belongs to this one
+        message, and the folder's saved UID moves past it only after the sync and
+        the store commit. A file torn by a crash before then is rewritten when
+        the message is fetched again.
+        """
         path = self.path_for(source)
-        atomic_write(path, raw, durable=False, mode=0o600)
+        directory = path.parent
+        if directory not in self._known_directories:
+            directory.mkdir(parents=True, exist_ok=True)
+            self._known_directories.add(directory)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            view = memoryview(raw)
+            while view:
+                view = view[os.write(fd, view) :]
+        finally:
+            os.close(fd)
         return path
 
     def store_local(self, raw: bytes) -> Path:
