@@ -15,6 +15,7 @@ import socket
 import ssl
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import imapclient
@@ -116,18 +117,31 @@ class Mailbox:
         found = self._client().search(["UID", f"{after_uid + 1}:*"])
         return sorted(uid for uid in found if uid > after_uid)
 
+    def _fetch_chunk(self, chunk: list[int]) -> list[FetchedMessage]:
+        response = self._client().fetch(chunk, ["BODY.PEEK[]"])
+        return [
+            FetchedMessage(uid, response[uid][b"BODY[]"])
+            for uid in chunk
+            if uid in response and b"BODY[]" in response[uid]
+        ]
+
     def fetch(self, uids: list[int], batch_size: int) -> Iterator[list[FetchedMessage]]:
-        """Fetch ``uids`` in batches with BODY.PEEK[] (never sets \\Seen)."""
-        client = self._client()
-        for start in range(0, len(uids), batch_size):
-            chunk = uids[start : start + batch_size]
-            response = client.fetch(chunk, ["BODY.PEEK[]"])
-            batch = [
-                FetchedMessage(uid, response[uid][b"BODY[]"])
-                for uid in chunk
-                if uid in response and b"BODY[]" in response[uid]
-            ]
-            yield batch
+        """Fetch ``uids`` in batches with BODY.PEEK[] (never sets \\Seen).
+
+        While the caller works on one batch, the next is already being fetched
+        in a background thread: network time overlaps parsing and recording.
+        The caller must not use this connection until the iteration ends.
+        """
+        chunks = [uids[start : start + batch_size] for start in range(0, len(uids), batch_size)]
+        if not chunks:
+            return
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="imap-fetch") as pool:
+            pending = pool.submit(self._fetch_chunk, chunks[0])
+            for chunk in chunks[1:]:
+                batch = pending.result()
+                pending = pool.submit(self._fetch_chunk, chunk)
+                yield batch
+            yield pending.result()
 
     def wait_for_mail(self, timeout: float, should_stop: Callable[[], bool]) -> None:
         """Block until the server reports new mail, ``timeout`` passes, or we must stop.
