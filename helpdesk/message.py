@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email import message_from_bytes
 from email.message import Message
+from email.parser import BytesHeaderParser
 from email.utils import collapse_rfc2231_value, getaddresses, parsedate_to_datetime
 from typing import Any
 
@@ -288,11 +289,16 @@ def _build(raw: bytes, parsed: Any, message: Message, defects: list[str]) -> Inb
     automatic = classify.detect_automatic(
         view, sender.email if sender else None, report_type=body.report_type
     )
+    references = _references(headers.all("references"))
+    if automatic.is_bounce:
+        # A bounce is about the message it returns: cite it, so that it
+        # threads into that message's ticket even without In-Reply-To.
+        references = tuple(dict.fromkeys((*references, *body.returned_ids)))
     return InboundMessage(
         message_id=message_id,
         message_id_synthesized=synthesized,
         in_reply_to=in_reply_to_ids[0] if in_reply_to_ids else None,
-        references=_references(headers.all("references")),
+        references=references,
         sender=sender,
         to=_addresses(parsed, headers, "to", defects),
         cc=_addresses(parsed, headers, "cc", defects),
@@ -600,6 +606,9 @@ class _Body:
     html: list[str] = field(default_factory=list)
     attachments: list[Attachment] = field(default_factory=list)
     report_type: str | None = None
+    # Message-IDs of returned messages (a bounce's ``text/rfc822-headers``
+    # or ``message/rfc822`` part): the mail the report is about.
+    returned_ids: list[str] = field(default_factory=list)
     defects: list[str] = field(default_factory=list)
     recovered: int = 0
 
@@ -619,8 +628,12 @@ def _walk(message: Message) -> _Body:
             if subtype in ("delivery-status", "global-delivery-status"):
                 body.report_type = body.report_type or "delivery-status"
             else:
+                if subtype in ("rfc822", "global"):
+                    body.returned_ids.extend(_returned_ids(part))
                 body.attachments.append(_attachment(part, content_type, body))
             continue
+        if content_type == "text/rfc822-headers":
+            body.returned_ids.extend(_returned_ids(part))
         if maintype == "multipart":
             # A multipart without any usable boundary: its body is the text.
             body.plain.append(_part_text(part, "text/plain", body))
@@ -631,6 +644,20 @@ def _walk(message: Message) -> _Body:
         else:
             body.attachments.append(_attachment(part, content_type, body))
     return body
+
+
+def _returned_ids(part: Message) -> list[str]:
+    """The Message-ID of a returned message: an attached message or its headers."""
+    if part.get_content_type() == "text/rfc822-headers":
+        payload = part.get_payload(decode=True)
+        if not isinstance(payload, bytes):
+            return []
+        value = BytesHeaderParser().parsebytes(payload).get("message-id")
+    else:
+        inner = part.get_payload()
+        attached = inner[0] if isinstance(inner, list) and inner else None
+        value = attached.get("message-id") if isinstance(attached, Message) else None
+    return _ids(str(value)) if value else []
 
 
 def _is_attached(part: Message) -> bool:

@@ -1,0 +1,179 @@
+"""End to end: SIGKILL while sending loses nothing and doubles at most the message in flight.
+
+150 customer mails make 300 outbound messages (an acknowledgement and an
+owner notification each). ``helpdesk run`` runs as a child process and is
+killed with SIGKILL at random moments while it is sending to an SMTP sink
+in this process, then restarted; a last run empties the outbox. The sink
+records every message as soon as its data has arrived and only then, after
+a short delay, answers 250: a kill during that delay is the worst case, a
+message that was delivered but whose delivery the daemon never learnt of.
+It is sent again after the restart, and it must be the only one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import signal
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass
+from email.parser import BytesHeaderParser
+from email.policy import default
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from helpdesk.loopback import ImapMailbox, free_port
+from helpdesk.outbox import Outbox
+from tests.corpus import customer_mail
+from tests.helpers import BUSINESS, daemon_process, write_config
+
+CUSTOMERS = 150
+KINDS = ("acknowledge", "owner-notification")
+KILLS = 8
+# How long the sink holds each message before its 250: most of a message's
+# time is spent here, so most kills land with one message in flight.
+SINK_DELAY = 0.02
+
+
+@dataclass(frozen=True)
+class Received:
+    """One message the sink accepted the data of."""
+
+    message_id: str
+    kind: str
+    ticket: str
+
+
+class SlowSink:
+    """An aiosmtpd sink that records each message first and answers 250 after a delay."""
+
+    hostname = "127.0.0.1"
+
+    def __init__(self, delay: float) -> None:
+        self.delay = delay
+        self.port = 0
+        self._lock = threading.Lock()
+        self._received: list[Received] = []
+        self._controller: Controller | None = None
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        headers = BytesHeaderParser(policy=default).parsebytes(envelope.original_content or b"")
+        received = Received(
+            str(headers["Message-ID"]), str(headers["X-Helpdesk-Kind"]), str(headers["X-Helpdesk-Ticket"])
+        )
+        with self._lock:
+            self._received.append(received)
+        await asyncio.sleep(self.delay)
+        return "250 2.0.0 OK"
+
+    @property
+    def received(self) -> list[Received]:
+        """Everything received so far, in arrival order."""
+        with self._lock:
+            return list(self._received)
+
+    def __enter__(self) -> Self:
+        self.port = free_port()
+        # A fixed server name: aiosmtpd would otherwise look up the host's FQDN.
+        self._controller = Controller(
+            self, hostname=self.hostname, port=self.port, server_hostname="localhost"
+        )
+        self._controller.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+
+
+def wait_until(condition, timeout: float, interval: float = 0.02) -> bool:
+    """Poll ``condition`` until it holds or ``timeout`` seconds have passed."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(interval)
+    return condition()
+
+
+def queued(data_dir: Path) -> int:
+    """Items waiting in the outbox (read from the directory, without opening the outbox)."""
+    return len(list((data_dir / "outbox" / "queue").glob("*.json")))
+
+
+def kill_while_sending(config_path: Path, sink: SlowSink, rng: random.Random) -> bool:
+    """Start the daemon, SIGKILL it at a random moment once it sends; True if work was left."""
+    before = len(sink.received)
+    daemon = daemon_process(config_path)
+    try:
+        assert wait_until(lambda: len(sink.received) > before or daemon.poll() is not None, 60)
+        time.sleep(rng.uniform(0.0, 0.5))
+    finally:
+        daemon.send_signal(signal.SIGKILL)
+        daemon.wait(timeout=30)
+    assert daemon.returncode == -signal.SIGKILL, "the daemon stopped by itself"
+    return len(sink.received) > before and queued(config_path.parent / "data") > 0
+
+
+@pytest.mark.slow
+def test_sigkill_while_sending_loses_nothing(tmp_path: Path, mailbox: ImapMailbox) -> None:
+    mailbox.append_many(
+        [
+            customer_mail(
+                f"customer{i}@example.org", f"Order {1000 + i} question", f"Where is order {1000 + i}?"
+            )
+            for i in range(CUSTOMERS)
+        ]
+    )
+    expected = {(kind, str(ticket)) for kind in KINDS for ticket in range(1, CUSTOMERS + 1)}
+    rng = random.Random(20260303)
+    with SlowSink(SINK_DELAY) as sink:
+        config_path = write_config(tmp_path, mailbox, sink)
+        data_dir = tmp_path / "data"
+        # Kill only once a run is sending, at a random moment.
+        kills_while_sending = sum(kill_while_sending(config_path, sink, rng) for _ in range(KILLS))
+
+        # A last run sends what is left; then it is stopped normally.
+        daemon = daemon_process(config_path)
+        try:
+            done = wait_until(
+                lambda: queued(data_dir) == 0 and {(r.kind, r.ticket) for r in sink.received} >= expected,
+                120,
+                interval=0.2,
+            )
+        finally:
+            daemon.send_signal(signal.SIGTERM)
+            daemon.wait(timeout=30)
+        received = sink.received
+
+    assert daemon.returncode == 0
+    assert done, f"outbox not emptied: {queued(data_dir)} queued, {len(received)} received"
+    assert kills_while_sending == KILLS, "the daemon was not killed in the middle of sending"
+
+    # Every message went out, each under a single Message-ID...
+    ids_of: dict[tuple[str, str], set[str]] = {}
+    for message in received:
+        ids_of.setdefault((message.kind, message.ticket), set()).add(message.message_id)
+    assert set(ids_of) == expected
+    assert all(len(ids) == 1 for ids in ids_of.values())
+    # ...and each kill made at most its one message in flight go out again.
+    # (That some did shows the kills hit that moment: the sink's delay makes
+    # it most of each message's time.)
+    copies = Counter(message.message_id for message in received)
+    duplicates = sum(count - 1 for count in copies.values())
+    assert 1 <= duplicates <= KILLS
+
+    # The outbox recorded each delivery once, and nothing failed.
+    outbox = Outbox(data_dir, "Acme Tea Co.", BUSINESS)
+    sent = outbox.sent()
+    assert len(sent) == len({item.id for item in sent}) == len(expected)
+    assert outbox.queued() == [] and outbox.failed() == []
+    assert "Traceback" not in (tmp_path / "daemon.log").read_text(encoding="utf-8")
