@@ -169,8 +169,9 @@ class Ingestor:
                 ticket.record(stamp, "reopened", "customer wrote again")
             elif ticket.status == "pending":
                 ticket.status = "open"
-            if sender not in ticket.participants:
-                ticket.participants.append(sender)
+        for address in [sender, *(cc.email for cc in message.cc)]:
+            if address not in ticket.participants and self._is_outsider(address):
+                ticket.participants.append(address)
         ticket.last_customer_at = stamp
         ticket.updated_at = stamp
         stored = self._stored_message(message, ticket.id, source, archive_path, None)
@@ -187,6 +188,13 @@ class Ingestor:
         elif reopened:
             self.store.add_event("ticket.reopened", ticket.id, stored.id)
         return report
+
+    def _is_outsider(self, address: str) -> bool:
+        """Whether ``address`` is someone outside the business (not us, not the owner)."""
+        domain = self.config.business.domain
+        local = self.config.business.email.partition("@")[0]
+        ours = address.endswith("@" + domain) and address.partition("@")[0].split("+")[0] == local
+        return bool(address) and not ours and address != self.config.owner.email
 
     def _record_owner(self, message: InboundMessage, source: str | None, archive_path: str) -> IngestReport:
         """Record a proven owner reply and queue its actions; refuse anything else."""

@@ -319,3 +319,23 @@ def test_smtp_down_then_back(tmp_path: Path, mailbox) -> None:
     finally:
         harness.close()
         smtp_sink.stop()
+
+
+def test_customer_cc_becomes_participant_and_is_copied(harness: Harness) -> None:
+    raw = customer_mail(
+        "kim@example.org",
+        "Order 21",
+        "Please also keep my colleague informed.",
+        headers={"Cc": "Lee <lee@example.org>, support@acme.example"},
+    )
+    harness.mailbox.append(raw)
+    harness.cycle()
+    ticket = harness.helpdesk.store.ticket(1)
+    assert ticket is not None and ticket.participants == ["kim@example.org", "lee@example.org"]
+    notification = harness.to(OWNER)[-1]
+    harness.mailbox.append(owner_reply(notification, "Both of you will get the tracking number."))
+    harness.cycle()
+    [reply] = [m for m in harness.delivered() if m["X-Helpdesk-Kind"] == "reply"]
+    assert "lee@example.org" in str(reply["Cc"])
+    delivered = [mail for mail in harness.sink.messages if b"X-Helpdesk-Kind: reply" in mail.data]
+    assert set(delivered[0].rcpt_tos) == {"kim@example.org", "lee@example.org"}
