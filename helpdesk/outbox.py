@@ -29,6 +29,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import BinaryIO
 
 from helpdesk.compose import Outbound, compose, new_message_id
 from helpdesk.durable import atomic_write, remove_stale_temporaries, sync_filesystem
@@ -94,6 +95,8 @@ class Outbox:
         self.sender_email = sender_email
         self.domain = sender_email.rpartition("@")[2]
         self._repair_sent_log()
+        # Open while a sending pass records deliveries (see send_due).
+        self._log_file: BinaryIO | None = None
         # Delivered item id -> its Message-ID, so a replayed enqueue can say
         # which message it already sent.
         self._sent_ids = {item.id: item.message_id for item in self.sent()}
@@ -197,15 +200,33 @@ class Outbox:
         atomic_write(directory / f"{item.id}.json", record, durable=durable, mode=0o600)
 
     def _mark_sent(self, item: OutboxItem) -> None:
-        """Record a delivery durably (one fdatasync), then drop the queue files."""
-        line = json.dumps(asdict(item), ensure_ascii=False, separators=(",", ":")) + "\n"
-        self.root.mkdir(parents=True, exist_ok=True)
-        with self.sent_log.open("ab") as log_file:
-            log_file.write(line.encode("utf-8"))
-            log_file.flush()
-            os.fdatasync(log_file.fileno())
+        """Record a delivery durably (one fdatasync).
+
+        Its queue files go later, in the background (:meth:`_remove_recorded`):
+        from here on :meth:`queued` skips the item, and a crash before they are
+        gone leaves them to :meth:`_recover`.
+        """
+        # The record's fields are flat (text, numbers, a list of text): its
+        # own __dict__ serialises exactly like asdict(), without deep copies.
+        line = json.dumps(vars(item), ensure_ascii=False, separators=(",", ":")) + "\n"
+        if self._log_file is None:
+            self.root.mkdir(parents=True, exist_ok=True)
+            self._log_file = self.sent_log.open("ab")
+        self._log_file.write(line.encode("utf-8"))
+        self._log_file.flush()
+        os.fdatasync(self._log_file.fileno())
         self._sent_ids[item.id] = item.message_id
-        self._remove_queued(item.id)
+
+    def _close_log(self) -> None:
+        """Close ``sent.log`` after a pass (it stays open while the pass records deliveries)."""
+        log_file, self._log_file = self._log_file, None
+        if log_file is not None:
+            log_file.close()
+
+    def _remove_recorded(self, identifiers: list[str]) -> None:
+        """Drop the queue files of deliveries already recorded in ``sent.log``."""
+        for identifier in identifiers:
+            self._remove_queued(identifier)
 
     def _mark_failed(self, item: OutboxItem) -> None:
         """Move an item to ``failed/`` with its bytes, for the owner to look at."""
@@ -225,7 +246,8 @@ class Outbox:
 
     def queued(self) -> list[OutboxItem]:
         """Every item waiting to be sent, oldest first."""
-        return sorted(self._records(self.queue), key=lambda item: (item.queued_ns, item.id))
+        waiting = [item for item in self._records(self.queue) if item.id not in self._sent_ids]
+        return sorted(waiting, key=lambda item: (item.queued_ns, item.id))
 
     def failed(self) -> list[OutboxItem]:
         """Every item that could not be delivered."""
@@ -255,10 +277,20 @@ class Outbox:
         return min(times) if times else None
 
     async def send_due(self, transport: SmtpTransport, now: datetime) -> SendReport:
-        """Try every item that is due, in order, over one connection."""
+        """Try every item that is due, in order, over one connection.
+
+        Only the durable record of a delivery (:meth:`_mark_sent`) stands
+        between one message and the next message's DATA; the queue files of
+        recorded items are removed in batches by a background task, which
+        the pass waits for only at its end.
+        """
         self.flush()  # Committed to disk before the first attempt, whoever enqueued it.
         report = SendReport()
         marking: asyncio.Task[None] | None = None
+        marked = ""
+        # Recorded items whose queue files are still to be removed, and the removal under way.
+        recorded: list[str] = []
+        removing: asyncio.Task[None] | None = None
         try:
             for item in self.queued():
                 if datetime.fromisoformat(item.next_attempt_at) > now:
@@ -270,18 +302,33 @@ class Outbox:
                     if marking is not None:
                         await marking
                         marking = None
+                        recorded.append(marked)
                     if self._failed_attempt(item, exc, now, report):
                         break
                     continue
                 if marking is not None:
                     await marking
+                    recorded.append(marked)
+                if recorded and (removing is None or removing.done()):
+                    if removing is not None:
+                        await removing
+                    removing = asyncio.create_task(asyncio.to_thread(self._remove_recorded, recorded))
+                    recorded = []
                 item.sent_at = iso(now)
                 item.last_error = None
                 report.sent.append(item)
                 marking = asyncio.create_task(asyncio.to_thread(self._mark_sent, item))
+                marked = item.id
         finally:
-            if marking is not None:
-                await marking
+            try:
+                if marking is not None:
+                    await marking
+                    recorded.append(marked)
+            finally:
+                self._close_log()
+                if removing is not None:
+                    await removing
+                self._remove_recorded(recorded)
         return report
 
     def _failed_attempt(
