@@ -45,6 +45,7 @@ __all__ = [
     "ReceivedMail",
     "SmtpSink",
     "free_port",
+    "terminate",
     "wait_for_port",
 ]
 
@@ -76,6 +77,25 @@ def free_port(host: str = LOOPBACK) -> int:
         sock.bind((host, 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def terminate(process: subprocess.Popen[Any] | None, timeout: float, *, group: bool = False) -> None:
+    """Stop a child process: SIGTERM, then SIGKILL if it is still there after ``timeout``.
+
+    With ``group`` the SIGKILL goes to the child's whole process group (a
+    server that forked workers of its own). Safe for a process already gone.
+    """
+    if process is None or process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        if group:
+            os.killpg(process.pid, signal.SIGKILL)
+        else:
+            process.kill()
+        process.wait()
 
 
 def wait_for_port(
@@ -540,15 +560,7 @@ class PymapServer(AccountHelpers):
     def _reap(self) -> None:
         """Terminate the child process (SIGTERM, then SIGKILL) and wait for it."""
         process, self._process = self._process, None
-        if process is None:
-            return
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        terminate(process, timeout=5)
 
     def _log_tail(self) -> str:
         """The last lines pymap wrote, for error messages."""

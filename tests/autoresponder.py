@@ -53,7 +53,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
-from helpdesk.loopback import ImapMailbox
+from helpdesk.loopback import ImapMailbox, terminate
 
 STYLES = ("polite", "rude", "amnesiac")
 PASSWORD_VARIABLE = "AUTORESPONDER_IMAP_PASSWORD"
@@ -231,13 +231,7 @@ class AutoResponder:
         process, self._process = self._process, None
         if process is None:
             return
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        terminate(process, timeout=10)
         if process.stdout is not None:
             process.stdout.close()
 

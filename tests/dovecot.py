@@ -29,7 +29,6 @@ import hashlib
 import os
 import pwd
 import shutil
-import signal
 import subprocess
 import tempfile
 import threading
@@ -41,7 +40,7 @@ from typing import Self
 
 from imapclient.exceptions import LoginError
 
-from helpdesk.loopback import LOOPBACK, AccountHelpers, ImapMailbox, free_port, wait_for_port
+from helpdesk.loopback import LOOPBACK, AccountHelpers, ImapMailbox, free_port, terminate, wait_for_port
 
 # The Dovecot binary; HELPDESK_TEST_DOVECOT overrides it (point it at a
 # missing file to run the suite against pymap instead).
@@ -326,15 +325,7 @@ class DovecotServer(AccountHelpers):
 
     def _terminate(self) -> None:
         process, self._process = self._process, None
-        if process is None:
-            return
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+        terminate(process, timeout=15, group=True)
 
     def _remove_directory(self) -> None:
         directory, self.directory = self.directory, None
