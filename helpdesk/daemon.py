@@ -102,8 +102,11 @@ class Helpdesk:
         self.next_tick: datetime | None = None
 
     def close(self) -> None:
-        """Release the data directory."""
-        self.lock.release()
+        """Write the store's segments and release the data directory."""
+        try:
+            self.store.close()
+        finally:
+            self.lock.release()
 
     def replay(self, entry_id: str) -> IngestReport:
         """Feed a quarantined message through ingestion again."""

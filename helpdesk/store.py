@@ -12,20 +12,26 @@ segments, each a small TinyDB database file:
 ``db/state.json``
     counters, per-folder poll state, skip log.
 
-Changes are buffered in memory and written once per :meth:`Store.commit`.
-A commit first writes a journal holding every changed document (temp file,
-fsync, rename: this is the commit point), then rewrites the changed segments
-the same way, then deletes the journal. A SIGKILL anywhere leaves either the
-old state or a journal that the next open re-applies, so several files change
-together or not at all.
+Changes are buffered in memory and written once per :meth:`Store.commit`, as
+one line appended to ``db/journal.log`` and flushed (``helpdesk.journal``):
+that flush is the commit point, so several files change together or not at
+all. The segment files are rewritten only at a checkpoint, when the journal
+has grown past a limit or the store is closed: each changed segment is
+replaced atomically (temp file, fsync, rename), then the journal is removed.
+A SIGKILL anywhere leaves the segments of the last checkpoint plus a journal
+that the next open replays (documents are stored whole, so replaying a commit
+twice changes nothing); a commit whose line did not reach the disk whole is
+lost entirely. Writing the journal instead of whole segments keeps a commit's
+cost proportional to what it changed.
 
 In-memory indexes (Message-ID to ticket, mail source to message, customer to
 tickets, sender+subject to tickets) are built when the store opens, so that
 no lookup scans.
 
 Readers (``helpdesk tickets`` while the daemon runs) open the store with
-``readonly=True``: they read a consistent snapshot (re-read if a commit
-happened meanwhile) and never write.
+``readonly=True``: they read the segments and the journal's complete lines, a
+consistent snapshot (re-read if a checkpoint happened meanwhile), and never
+write.
 """
 
 from __future__ import annotations
@@ -45,10 +51,13 @@ from tinydb.table import Document
 
 from helpdesk.durable import atomic_write, remove_stale_temporaries
 from helpdesk.errors import StoreError
-from helpdesk.records import Customer, Event, FolderState, StoredMessage, Ticket
+from helpdesk.journal import Journal, read_entries
+from helpdesk.records import Customer, Event, FolderState, StoredMessage, Ticket, copy_document
 
 SEGMENT_SIZE = 1000
-JOURNAL = "journal.json"
+JOURNAL = "journal.log"
+# A checkpoint is made once the journal holds this many bytes of commits.
+CHECKPOINT_BYTES = 8 * 1024 * 1024
 STATE = "state.json"
 SKIP_LOG_LENGTH = 1000
 SNAPSHOT_ATTEMPTS = 20
@@ -124,10 +133,14 @@ def subject_key(subject: str) -> str:
 class Store:
     """Tickets, messages, customers and poll state, with batched durable commits."""
 
-    def __init__(self, data_dir: Path, *, readonly: bool = False) -> None:
+    def __init__(
+        self, data_dir: Path, *, readonly: bool = False, checkpoint_bytes: int = CHECKPOINT_BYTES
+    ) -> None:
         self.data_dir = data_dir
         self.db_dir = data_dir / "db"
         self.readonly = readonly
+        self.checkpoint_bytes = checkpoint_bytes
+        self._journal = Journal(self.db_dir / JOURNAL)
         self._segments: dict[str, TinyDB] = {}
         # Pending changes: segment file -> table -> doc id -> document.
         self._pending: dict[str, dict[str, dict[int, dict[str, Any]]]] = {}
@@ -165,17 +178,7 @@ class Store:
     def _segment_names(self) -> list[str]:
         if not self.db_dir.is_dir():
             return []
-        return sorted(path.name for path in self.db_dir.glob("*.json") if path.name not in (JOURNAL, STATE))
-
-    def _read_journal(self) -> dict[str, Any] | None:
-        try:
-            return json.loads((self.db_dir / JOURNAL).read_bytes())
-        except FileNotFoundError:
-            return None
-        except ValueError:
-            # A torn journal cannot exist (it is renamed into place), but a
-            # damaged disk can produce one: the commit it held never happened.
-            return None
+        return sorted(path.name for path in self.db_dir.glob("*.json") if path.name != STATE)
 
     def _apply_changes(self, changes: dict[str, dict[str, dict[str, Any]]]) -> None:
         """Write full documents into their segments (in memory); a None document is a deletion."""
@@ -192,14 +195,11 @@ class Store:
                 )
 
     def _recover_journal(self) -> None:
-        """Finish a commit that a crash interrupted."""
-        journal = self._read_journal()
-        if journal is None:
-            (self.db_dir / JOURNAL).unlink(missing_ok=True)
-            return
-        self._apply_changes(journal["changes"])
+        """Bring the segments up to the last commit in the journal, then remove it."""
+        for entry in read_entries(self._journal.path):
+            self._apply_changes(entry["changes"])
         self._flush_segments()
-        (self.db_dir / JOURNAL).unlink()
+        self._journal.remove()
 
     def _load_snapshot(self) -> None:
         """Read a consistent snapshot while another process may be committing."""
@@ -207,9 +207,12 @@ class Store:
             self._reset_indexes()
             before = self._read_state_sequence()
             self._build_indexes()
-            journal = self._read_journal()
-            if journal is not None and journal.get("sequence", 0) > before:
-                self._apply_changes(journal["changes"])
+            # Commits up to ``before`` are in the segments already (a journal
+            # outlives its checkpoint by a moment); replaying them is harmless.
+            entries = [entry for entry in read_entries(self._journal.path) if entry["sequence"] > before]
+            for entry in entries:
+                self._apply_changes(entry["changes"])
+            if entries:
                 self._reset_derived_indexes()
             if self._read_state_sequence() == before:
                 return
@@ -455,9 +458,10 @@ class Store:
 
     def event_failed(self, sequence: int) -> int:
         """Count a failed attempt at event ``sequence``; returns the failures so far."""
-        doc = self._events.get(sequence)
-        if doc is None:
+        if sequence not in self._events:
             return 0
+        # A copy: the committed document must not change before the next commit.
+        doc = self._events[sequence] = copy_document(self._events[sequence])
         doc["data"]["failures"] = int(doc["data"].get("failures", 0)) + 1
         self._put(_event_segment(sequence), "events", sequence, doc)
         return int(doc["data"]["failures"])
@@ -492,21 +496,32 @@ class Store:
         for hook in self._before_commit:
             hook()
         self._state["sequence"] = int(self._state["sequence"]) + 1
-        # A shallow copy is enough: the state is only written at commits.
-        self._put(STATE, "state", 1, dict(self._state))
+        # A deep copy: the segment written at the next checkpoint must hold the
+        # state of this commit, not changes made after it.
+        self._put(STATE, "state", 1, copy_document(self._state))
         changes = {
             segment: {
                 table: {str(doc_id): doc for doc_id, doc in docs.items()} for table, docs in tables.items()
             }
             for segment, tables in self._pending.items()
         }
-        journal = {"sequence": self._state["sequence"], "changes": changes}
-        payload = json.dumps(journal, ensure_ascii=False, separators=(",", ":"))
-        atomic_write(self.db_dir / JOURNAL, payload.encode("utf-8"))
+        self._journal.append({"sequence": self._state["sequence"], "changes": changes})
         self._apply_changes(changes)
         self._pending.clear()
+        if self._journal.size >= self.checkpoint_bytes:
+            self.checkpoint()
+
+    def checkpoint(self) -> None:
+        """Write the changed segments and remove the journal (commits stay as they are)."""
+        if self.readonly:
+            raise StoreError("the store was opened read-only")
         self._flush_segments()
-        (self.db_dir / JOURNAL).unlink()
+        self._journal.remove()
+
+    def close(self) -> None:
+        """Checkpoint, so that the next open has no journal to replay."""
+        if not self.readonly:
+            self.checkpoint()
 
     def _flush_segments(self) -> None:
         # The state segment goes last: it carries the sequence number readers

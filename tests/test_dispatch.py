@@ -74,7 +74,7 @@ def test_events_are_handled_and_cleared_in_one_commit(env: Env, monkeypatch: pyt
 
     assert commits == [0], "one commit, with the events already cleared"
     assert kinds(env) == ["acknowledge", "owner-notification"]
-    reopened = Store(env.data_dir)
+    reopened = Store(env.data_dir, readonly=True)
     assert reopened.pending_events() == []
     ticket = reopened.ticket(1)
     assert ticket is not None and len(ticket.notifications) == 1
@@ -168,13 +168,13 @@ def test_one_failing_event_does_not_stop_the_others(
     assert kinds(env) == ["acknowledge"]
     assert "event message.received for ticket 1 failed (1 of 3)" in caplog.text
     # The failed event stays queued (durably) for the next cycles ...
-    [kept] = Store(env.data_dir).pending_events()
+    [kept] = Store(env.data_dir, readonly=True).pending_events()
     assert kept.name == "message.received" and kept.data["failures"] == 1
     env.dispatcher.run()
     assert env.dispatcher.run() == 1
     # ... and is given up after the third failure.
     assert "failed (3 of 3)" in caplog.text
-    assert Store(env.data_dir).pending_events() == []
+    assert Store(env.data_dir, readonly=True).pending_events() == []
 
 
 def test_a_failed_event_succeeds_on_a_later_cycle(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -190,7 +190,7 @@ def test_a_failed_event_succeeds_on_a_later_cycle(env: Env, monkeypatch: pytest.
     monkeypatch.setattr(env.actions, "notify_owner", original)
     env.dispatcher.run()
     assert sorted(kinds(env)) == ["acknowledge", "owner-notification"]
-    assert Store(env.data_dir).pending_events() == []
+    assert Store(env.data_dir, readonly=True).pending_events() == []
 
 
 # -- the owner's replies ------------------------------------------------------------------------
@@ -245,7 +245,7 @@ def test_status_after_an_owner_reply(
     assert events(ticket.history, "status") == changes
     assert len(relayed(env)) == (1 if relays else 0)
     assert ticket.last_owner_at == ticket.updated_at
-    assert Store(env.data_dir).pending_events() == []
+    assert Store(env.data_dir, readonly=True).pending_events() == []
 
 
 def test_a_close_command_queues_ticket_closed_and_handles_it_in_the_same_run(
@@ -257,7 +257,7 @@ def test_a_close_command_queues_ticket_closed_and_handles_it_in_the_same_run(
     assert env.dispatcher.run() == 2  # owner.replied, then the ticket.closed it queued.
     # The first commit makes the new event durable with the change that caused it.
     assert commits == [1, 0]
-    assert Store(env.data_dir).pending_events() == []
+    assert Store(env.data_dir, readonly=True).pending_events() == []
 
 
 def test_the_relayed_reply_carries_the_recorded_message_id(env: Env) -> None:
@@ -418,7 +418,7 @@ def test_delivery_failures_are_reported_and_committed(
     assert len(commits) == 1
     [(_, report)] = env.queued("delivery-failure")
     assert "550" in text_of(report)
-    ticket = Store(env.data_dir).ticket(1)
+    ticket = Store(env.data_dir, readonly=True).ticket(1)
     assert ticket is not None
     assert events(ticket.history, "delivery-failed")[0].startswith(CUSTOMER)
     env.dispatcher.delivery_failed([])

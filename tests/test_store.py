@@ -1,15 +1,17 @@
 """Unit tests of ``helpdesk.store``: records, indexes, commits, crash recovery, snapshots.
 
-Crashes are simulated in-process by making the commit stop at a chosen point
-(after the journal is in place, half-way through the segment flush, before
-the journal exists) and then opening a new :class:`Store` on the same files,
-which is what the daemon does after a SIGKILL.
+Crashes are simulated in-process by stopping a commit or a checkpoint at a
+chosen point (before the journal line is written, half-way through the
+checkpoint's segment flush, after it) or by tearing the journal's last line,
+and then opening a new :class:`Store` on the same files, which is what the
+daemon does after a SIGKILL.
 """
 
 from __future__ import annotations
 
 import copy
 import json
+import os
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,8 +22,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import helpdesk.store as store_module
+import helpdesk.journal as journal_module
 from helpdesk.errors import StoreError
+from helpdesk.journal import Journal
 from helpdesk.records import STATUSES, Customer, FolderState, StoredMessage, Ticket
 from helpdesk.store import (
     JOURNAL,
@@ -86,7 +89,7 @@ def read_segment(data_dir: Path, name: str) -> dict[str, Any]:
 
 @contextmanager
 def crash_during_flush(monkeypatch: pytest.MonkeyPatch, flush_first: int = 0) -> Iterator[None]:
-    """Make the next commit stop after the journal, having flushed ``flush_first`` segments."""
+    """Make the next checkpoint stop having flushed ``flush_first`` segments, journal still there."""
     with monkeypatch.context() as patch:
 
         def flush_then_crash(self: Store) -> None:
@@ -303,6 +306,7 @@ def test_segments_split_by_thousand_ids(tmp_path: Path) -> None:
     store.save_customer(make_customer())
     store.save_customer(customer)
     store.commit()
+    store.checkpoint()
 
     assert segment_files(tmp_path) == [
         "customers-00000.json",
@@ -325,11 +329,12 @@ def test_segments_split_by_thousand_ids(tmp_path: Path) -> None:
     assert reopened.customer("bob@example.com") == customer
 
 
-def test_commit_touches_only_changed_segments(tmp_path: Path) -> None:
+def test_checkpoint_rewrites_only_changed_segments(tmp_path: Path) -> None:
     store = Store(tmp_path)
     store.save_ticket(make_ticket(1))
     store.save_ticket(make_ticket(1500))
     store.commit()
+    store.checkpoint()
     untouched = tmp_path / "db" / "tickets-00000.json"
     before = untouched.stat().st_ino
     ticket = store.ticket(1500)
@@ -337,15 +342,74 @@ def test_commit_touches_only_changed_segments(tmp_path: Path) -> None:
     ticket.status = "open"
     store.save_ticket(ticket)
     store.commit()
+    store.checkpoint()
     # A rewrite would have renamed a new file (new inode) into place.
     assert untouched.stat().st_ino == before
+    assert read_segment(tmp_path, "tickets-00001.json")["tickets"]["1500"]["status"] == "open"
     assert not (tmp_path / "db" / JOURNAL).exists()
+
+
+def test_commit_appends_only_what_changed_to_the_journal(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    for ticket_id in (1, 2, 3):
+        store.save_ticket(make_ticket(ticket_id))
+    store.commit()
+    store.checkpoint()
+    segments = {path.name: path.read_bytes() for path in (tmp_path / "db").iterdir()}
+    ticket = store.ticket(2)
+    assert ticket is not None
+    ticket.status = "pending"
+    store.save_ticket(ticket)
+    store.commit()
+    store.add_message(make_message(store.new_message_id(), 3))
+    store.commit()
+
+    # The segment files are as the checkpoint left them; the two commits are two lines.
+    assert {path.name: path.read_bytes() for path in (tmp_path / "db").iterdir() if path.name != JOURNAL} == (
+        segments
+    )
+    entries = [json.loads(line) for line in (tmp_path / "db" / JOURNAL).read_bytes().splitlines()]
+    assert [entry["sequence"] for entry in entries] == [2, 3]
+    assert set(entries[0]["changes"]["tickets-00000.json"]["tickets"]) == {"2"}
+    assert set(entries[1]["changes"]["tickets-00000.json"]) == {"messages"}
+    reopened = Store(tmp_path)
+    assert reopened.ticket(2) is not None and reopened.ticket(2).status == "pending"  # type: ignore[union-attr]
+    assert reopened.messages(3) == [make_message(1, 3)]
+
+
+def test_checkpoint_happens_when_the_journal_is_big_enough(tmp_path: Path) -> None:
+    store = Store(tmp_path, checkpoint_bytes=2000)
+    journal = tmp_path / "db" / JOURNAL
+    store.save_ticket(make_ticket(1))
+    store.commit()
+    assert journal.exists()
+    assert "tickets-00000.json" not in segment_files(tmp_path)
+    sizes = []
+    while journal.exists():
+        sizes.append(journal.stat().st_size)
+        store.add_message(make_message(store.new_message_id(), 1))
+        store.commit()
+    # The commit that took the journal past the limit made the checkpoint.
+    assert max(sizes) < 2000 <= max(sizes) + 2 * (sizes[1] - sizes[0])
+    assert len(read_segment(tmp_path, "tickets-00000.json")["messages"]) == len(sizes)
+    assert len(Store(tmp_path).messages(1)) == len(sizes)
+
+
+def test_close_checkpoints(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    store.save_ticket(make_ticket(1))
+    store.commit()
+    store.close()
+    assert not (tmp_path / "db" / JOURNAL).exists()
+    assert set(read_segment(tmp_path, "tickets-00000.json")["tickets"]) == {"1"}
+    assert Store(tmp_path).ticket(1) == make_ticket(1)
 
 
 def test_empty_commit_is_harmless(tmp_path: Path) -> None:
     store = Store(tmp_path)
     store.commit()
     store.commit()
+    store.checkpoint()
     assert segment_files(tmp_path) == [STATE]
     assert read_segment(tmp_path, STATE)["state"]["1"]["sequence"] == 2
 
@@ -413,14 +477,16 @@ def test_wrong_shape_segment_is_a_store_error(tmp_path: Path, damage: bytes) -> 
         Store(tmp_path)
 
 
-def test_torn_journal_is_discarded(tmp_path: Path) -> None:
+@pytest.mark.parametrize("readonly", [False, True], ids=["writer", "reader"])
+def test_torn_last_journal_line_is_discarded(tmp_path: Path, readonly: bool) -> None:
     store = Store(tmp_path)
     store.save_ticket(make_ticket(1))
     store.commit()
-    (tmp_path / "db" / JOURNAL).write_bytes(b'{"sequence": 2, "changes": {"tick')
-    reopened = Store(tmp_path)
+    with (tmp_path / "db" / JOURNAL).open("ab") as journal:
+        journal.write(b'{"sequence":2,"changes":{"tickets-00000.json":{"tickets":{"2":{"id":2,')
+    reopened = Store(tmp_path, readonly=readonly)
     assert sorted(reopened.ticket_ids) == [1]
-    assert not (tmp_path / "db" / JOURNAL).exists()
+    assert (tmp_path / "db" / JOURNAL).exists() == readonly
 
 
 # -- crash recovery --------------------------------------------------------------------
@@ -432,6 +498,7 @@ def _prepare_crashing_commit(tmp_path: Path) -> Store:
     store.save_ticket(make_ticket(1))
     store.set_folder_state(FolderState("INBOX", 7, 1))
     store.commit()
+    store.checkpoint()
     store.save_ticket(make_ticket(2))
     store.save_ticket(make_ticket(1500, customer="bob@example.com"))
     store.add_message(make_message(store.new_message_id(), 1500, source="INBOX/7/2"))
@@ -466,10 +533,10 @@ def _assert_only_first_commit(view: Store) -> None:
     assert view.folder_state("INBOX") == FolderState("INBOX", 7, 1)
 
 
-def test_crash_after_journal_is_recovered_on_open(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_commit_in_the_journal_is_recovered_on_open(tmp_path: Path) -> None:
     store = _prepare_crashing_commit(tmp_path)
-    with crash_during_flush(monkeypatch):
-        store.commit()
+    store.commit()
+    # The process dies here: the commit is in the journal only.
     assert (tmp_path / "db" / JOURNAL).exists()
     # Nothing of the second commit reached the segments themselves.
     assert "tickets-00001.json" not in segment_files(tmp_path)
@@ -486,8 +553,9 @@ def test_crash_half_way_through_the_flush_is_recovered(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     store = _prepare_crashing_commit(tmp_path)
+    store.commit()
     with crash_during_flush(monkeypatch, flush_first=1):
-        store.commit()
+        store.checkpoint()
     # The first segment is new on disk, the state is still old.
     assert set(read_segment(tmp_path, "tickets-00000.json")["tickets"]) == {"1", "2"}
     assert read_segment(tmp_path, STATE)["state"]["1"]["sequence"] == 1
@@ -498,27 +566,46 @@ def test_crash_before_the_journal_loses_the_whole_commit(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     store = _prepare_crashing_commit(tmp_path)
-    real_atomic_write = store_module.atomic_write
 
-    def fail_on_journal(path: Path, data: bytes, **options: Any) -> None:
-        if path.name == JOURNAL:
-            raise SimulatedCrash
-        real_atomic_write(path, data, **options)
+    def crash(journal: Journal, entry: dict[str, Any]) -> None:
+        raise SimulatedCrash
 
     with monkeypatch.context() as patch:
-        patch.setattr(store_module, "atomic_write", fail_on_journal)
+        patch.setattr(Journal, "append", crash)
         with pytest.raises(SimulatedCrash):
             store.commit()
-    assert not (tmp_path / "db" / JOURNAL).exists()
     _assert_only_first_commit(Store(tmp_path))
+
+
+def test_a_commit_that_failed_to_reach_the_disk_is_cut_off(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = _prepare_crashing_commit(tmp_path)
+    journal = tmp_path / "db" / JOURNAL
+    assert not journal.exists()
+
+    def disk_full(fd: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(journal_module.os, "fdatasync", disk_full)
+        with pytest.raises(OSError, match="No space"):
+            store.commit()
+    # The line was written but not flushed: it is gone again, so no later line follows it.
+    assert journal.stat().st_size == 0
+    _assert_only_first_commit(Store(tmp_path, readonly=True))
+    # The changes are still pending: the next commit carries them.
+    store.commit()
+    _assert_second_commit_applied(Store(tmp_path))
 
 
 def test_journal_left_after_a_complete_flush_is_harmless(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     store = _prepare_crashing_commit(tmp_path)
+    store.commit()
     with crash_during_flush(monkeypatch, flush_first=len(store._segments) + 10):
-        store.commit()
+        store.checkpoint()
     assert (tmp_path / "db" / JOURNAL).exists()
     _assert_second_commit_applied(Store(tmp_path, readonly=True))
     _assert_second_commit_applied(Store(tmp_path))
@@ -567,8 +654,9 @@ def test_readonly_applies_a_pending_journal_without_touching_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     store = _prepare_crashing_commit(tmp_path)
+    store.commit()
     with crash_during_flush(monkeypatch, flush_first=1):
-        store.commit()
+        store.checkpoint()
     files_before = {path.name: path.read_bytes() for path in (tmp_path / "db").iterdir()}
     reader = Store(tmp_path, readonly=True)
     _assert_second_commit_applied(reader)
@@ -576,7 +664,19 @@ def test_readonly_applies_a_pending_journal_without_touching_it(
     assert files_after == files_before
 
 
-def test_reader_retries_when_a_commit_lands_while_it_reads(
+def test_reader_sees_commits_that_are_only_in_the_journal(tmp_path: Path) -> None:
+    writer = Store(tmp_path)
+    writer.save_ticket(make_ticket(1))
+    writer.commit()
+    writer.checkpoint()
+    writer.save_ticket(make_ticket(2))
+    writer.commit()
+    reader = Store(tmp_path, readonly=True)
+    assert sorted(reader.ticket_ids) == [1, 2]
+    assert (tmp_path / "db" / JOURNAL).exists()
+
+
+def test_reader_retries_when_a_checkpoint_lands_while_it_reads(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     writer = Store(tmp_path)
@@ -591,6 +691,7 @@ def test_reader_retries_when_a_commit_lands_while_it_reads(
             interruptions.append(True)
             writer.save_ticket(make_ticket(2))
             writer.commit()
+            writer.checkpoint()
 
     monkeypatch.setattr(Store, "_build_indexes", read_while_writer_commits)
     reader = Store(tmp_path, readonly=True)
@@ -610,6 +711,7 @@ def test_reader_gives_up_if_the_store_never_settles(tmp_path: Path, monkeypatch:
         if self.readonly:
             attempts.append(True)
             writer.commit()
+            writer.checkpoint()
 
     monkeypatch.setattr(Store, "_build_indexes", read_while_writer_commits)
     with pytest.raises(StoreError, match="kept changing"):
@@ -664,6 +766,7 @@ operations = st.lists(
         ),
         st.tuples(st.just("skip"), st.text(max_size=8)),
         st.just(("commit",)),
+        st.just(("checkpoint",)),
         st.just(("reopen",)),
     ),
     max_size=25,
@@ -758,7 +861,7 @@ def _apply(store: Store, model: dict[str, Any], operation: tuple[Any, ...]) -> N
 
 
 @settings(
-    max_examples=60,
+    max_examples=int(os.environ.get("STORE_EXAMPLES", "60")),
     deadline=None,
     database=None,
     suppress_health_check=[HealthCheck.too_slow],
@@ -774,6 +877,8 @@ def test_store_behaves_like_a_dict_model(steps: list[tuple[Any, ...]]) -> None:
             if operation[0] == "commit":
                 store.commit()
                 committed = copy.deepcopy(current)
+            elif operation[0] == "checkpoint":
+                store.checkpoint()
             elif operation[0] == "reopen":
                 store = Store(data_dir)
                 current = copy.deepcopy(committed)
