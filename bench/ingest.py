@@ -17,8 +17,11 @@ It starts a private Dovecot (``tests/dovecot.py``) and an SMTP sink in a process
    written anywhere.
 2. **helpdesk ingest rate**: what ``Daemon.run_once()`` does from start-up to committed tickets,
    timed end to end: open the data directory (a fresh one), connect, fetch, archive (one file
-   system flush per batch), parse, classify, thread, record and commit
-   (``Helpdesk(config)`` + ``Mailbox.connect()`` + ``Helpdesk.ingest_new()``). The automatic
+   system flush per batch), parse (in helpdesk's parse worker processes, as the daemon does
+   with a backlog; starting them is part of the time), classify, thread, record and commit
+   (``Helpdesk(config)`` + ``Mailbox.connect()`` + ``Helpdesk.ingest_new()`` + closing). The
+   same is also timed with ``parse_workers = 0``, everything in one process, to show what the
+   workers add; the raw rate is always one process. The automatic
    mail a cycle then sends is left out here: it is not ingest, and at the current cost it would
    take minutes for 10,000 messages. It is measured in 3. Afterwards every appended message
    must be in the store under its (folder, UIDVALIDITY, UID), or the benchmark fails.
@@ -72,7 +75,7 @@ import mailparser
 from imapclient import IMAPClient
 
 from bench.preload import preload_store
-from helpdesk.config import Config, load_config
+from helpdesk.config import Config, default_workers, load_config
 from helpdesk.daemon import Helpdesk
 from helpdesk.dispatch import Dispatcher
 from helpdesk.fetch import Mailbox
@@ -362,10 +365,22 @@ def time_raw(mailbox: ImapMailbox, expected: int, batch_size: int) -> float:
 # ---------------------------------------------------------------------------------------------
 
 
-def make_config(directory: Path, mailbox: ImapMailbox, sink: SmtpSinkProcess, batch_size: int) -> Config:
-    """A configuration for ``mailbox`` and ``sink`` with its data directory at ``directory/data``."""
+def make_config(
+    directory: Path,
+    mailbox: ImapMailbox,
+    sink: SmtpSinkProcess,
+    batch_size: int,
+    parse_workers: int | None = None,
+) -> Config:
+    """A configuration for ``mailbox`` and ``sink`` with its data directory at ``directory/data``.
+
+    ``parse_workers`` None leaves helpdesk's default (one worker per core, at most four).
+    """
     directory.mkdir(parents=True, exist_ok=True)
-    path = write_config(directory, mailbox, sink, imap={"batch_size": batch_size, "idle": False})
+    imap: dict[str, Any] = {"batch_size": batch_size, "idle": False}
+    if parse_workers is not None:
+        imap["parse_workers"] = parse_workers
+    path = write_config(directory, mailbox, sink, imap=imap)
     return load_config(path)
 
 
@@ -424,18 +439,24 @@ def measure_rates(
     workdir: Path,
     options: Options,
     progress: Progress = _quiet,
-) -> tuple[Timing, Timing]:
-    """Raw and helpdesk timings, interleaved so that drift on the machine hits both alike."""
-    raw, ingest = Timing(len(uids)), Timing(len(uids))
+) -> tuple[Timing, Timing, Timing]:
+    """Raw, helpdesk and single-process helpdesk timings.
+
+    Interleaved, so that drift on the machine hits all three alike. The single-process runs
+    (``parse_workers = 0``) show what the parse workers contribute.
+    """
+    raw, ingest, single = Timing(len(uids)), Timing(len(uids)), Timing(len(uids))
     for attempt in range(1, options.repeat + 1):
         raw.runs.append(time_raw(mailbox, len(uids), options.batch_size))
         progress(f"raw fetch+parse run {attempt}: {raw.runs[-1]:.2f} s")
-        directory = workdir / f"ingest-{attempt}"
-        config = make_config(directory, mailbox, sink, options.batch_size)
-        ingest.runs.append(time_ingest(mailbox, uids, directory, config))
-        progress(f"helpdesk ingest run {attempt}: {ingest.runs[-1]:.2f} s")
-        shutil.rmtree(directory)
-    return raw, ingest
+        variants = ((ingest, None, "helpdesk ingest"), (single, 0, "single-process ingest"))
+        for timing, workers, label in variants:
+            directory = workdir / f"ingest-{attempt}"
+            config = make_config(directory, mailbox, sink, options.batch_size, workers)
+            timing.runs.append(time_ingest(mailbox, uids, directory, config))
+            progress(f"{label} run {attempt}: {timing.runs[-1]:.2f} s")
+            shutil.rmtree(directory)
+    return raw, ingest, single
 
 
 TIME_RULES = "time_rules"
@@ -726,11 +747,12 @@ def run_benchmark(
         uids = append_all(mailbox, raws)
         del raws
         progress(f"mailbox filled with {len(uids):,} messages ({corpus['mean_bytes']:,} bytes on average)")
-        raw, ingest = measure_rates(mailbox, uids, sink, workdir, options, progress)
+        raw, ingest, single = measure_rates(mailbox, uids, sink, workdir, options, progress)
         if options.profile:
             path = profile_dir / f"ingest-{stamp}-ingest.prof"
             directory = workdir / "ingest-profiled"
-            config = make_config(directory, mailbox, sink, options.batch_size)
+            # In one process: cProfile sees only the process it runs in.
+            config = make_config(directory, mailbox, sink, options.batch_size, parse_workers=0)
             profile = cProfile.Profile()
             profile.runcall(time_ingest, mailbox, uids, directory, config)
             save_profile(profile, path)
@@ -761,7 +783,10 @@ def run_benchmark(
         "corpus": corpus,
         "raw_fetch_parse": raw.to_json(),
         "helpdesk_ingest": ingest.to_json(),
+        "parse_workers": default_workers(),
         "rate_ratio": round(rate_ratio, 3),
+        "helpdesk_ingest_single_process": single.to_json(),
+        "single_process_ratio": round(single.rate / raw.rate, 3),
         "rate_target": RATE_TARGET,
         "rate_target_met": rate_ratio >= RATE_TARGET,
         "growth": {"small": small.to_json(), "large": large.to_json()},
@@ -801,6 +826,7 @@ def format_report(results: dict[str, Any]) -> str:
     """The results as a readable table."""
     corpus, machine, options = results["corpus"], results["machine"], results["options"]
     raw, ingest = results["raw_fetch_parse"], results["helpdesk_ingest"]
+    single = results["helpdesk_ingest_single_process"]
     small, large = results["growth"]["small"], results["growth"]["large"]
     ratios = results["growth_ratios"]
     lines = [
@@ -816,9 +842,11 @@ def format_report(results: dict[str, Any]) -> str:
         "",
         f"{'':<46}{'time':>10}{'msg/s':>10}",
         _rate_row("raw fetch+parse (imapclient + mail-parser)", raw),
-        _rate_row("helpdesk ingest (start-up to tickets)", ingest),
+        _rate_row(f"helpdesk ingest, {results['parse_workers']} parse workers", ingest),
         f"{'helpdesk / raw':<46}{'':>10}{results['rate_ratio']:>10.3f}   "
         f"target >= {results['rate_target']:.2f}: {_verdict(results['rate_target_met'])}",
+        _rate_row("helpdesk ingest in one process (no workers)", single),
+        f"{'one process / raw':<46}{'':>10}{results['single_process_ratio']:>10.3f}",
         "",
         f"{'1,000 new messages into a store of':<46}{small['tickets']:>10,}{large['tickets']:>10,}"
         "   large/small",
@@ -847,7 +875,8 @@ def format_report(results: dict[str, Any]) -> str:
         ),
         "",
         f"raw runs (s): {_runs(raw['runs_seconds'])}; "
-        f"helpdesk ingest runs (s): {_runs(ingest['runs_seconds'])}",
+        f"helpdesk ingest runs (s): {_runs(ingest['runs_seconds'])}; "
+        f"in one process (s): {_runs(single['runs_seconds'])}",
         *(
             f"cycles into {side['tickets']:,} tickets (s): "
             f"{_runs([entry['cycle'] for entry in side['rounds_seconds']])}, of which ingest "

@@ -80,6 +80,8 @@ class ImapConfig(ServerConfig):
     idle: bool = True
     poll_interval: float = 60.0
     batch_size: int = 200
+    # Worker processes that parse large batches; 0 parses in the daemon's process.
+    parse_workers: int = 0
 
 
 @dataclass(frozen=True)
@@ -100,6 +102,12 @@ class Config:
     rules_path: Path
     templates_path: Path
     digest_schedule: str = "monday 08:00"
+
+
+def default_workers() -> int:
+    """The default of ``[imap] parse_workers``: one per core, at most four; none on one core."""
+    cores = os.cpu_count() or 1
+    return 0 if cores < 2 else min(cores, 4)
 
 
 class _Section:
@@ -304,6 +312,7 @@ def load_config(path: Path | str) -> Config:
         idle=imap_section.boolean("idle", True),
         poll_interval=imap_section.number("poll_interval", 60.0, low=0.1),
         batch_size=imap_section.integer("batch_size", 200, low=1, high=10_000),
+        parse_workers=imap_section.integer("parse_workers", default_workers(), low=0, high=64),
     )
     if imap.username is None:
         raise imap_section.error("username", "missing (required)")

@@ -30,6 +30,7 @@ from helpdesk.errors import ConfigError, ConnectionFailed, HelpdeskError, StoreE
 from helpdesk.fetch import NETWORK_ERRORS, Mailbox, describe
 from helpdesk.ingest import Clock, Ingestor, IngestReport
 from helpdesk.outbox import Outbox, SendReport
+from helpdesk.parsepool import ParsePool
 from helpdesk.quarantine import Quarantine
 from helpdesk.records import FolderState, utc_now
 from helpdesk.render import Templates
@@ -91,8 +92,9 @@ class Helpdesk:
         gc.freeze()
         self.quarantine = Quarantine(data_dir)
         self.tokens = ReplyTokens(load_secret(data_dir), config.business.email)
+        self.parser = ParsePool(config.imap.parse_workers)
         self.ingestor = Ingestor(
-            config, self.store, MailArchive(data_dir), self.quarantine, self.tokens, clock
+            config, self.store, MailArchive(data_dir), self.quarantine, self.tokens, clock, self.parser
         )
         self.outbox = Outbox(data_dir, config.business.name, config.business.email)
         # What the outbox queued must be on disk before the store records it as done.
@@ -100,10 +102,13 @@ class Helpdesk:
         self.actions = Actions(config, self.store, self.outbox, templates, self.tokens, clock)
         self.dispatcher = Dispatcher(self.store, self.actions, rules, hours, data_dir, clock)
         self.next_tick: datetime | None = None
+        # The folder's UIDVALIDITY and the highest UID the last ingest saw there.
+        self.seen = (0, 0)
 
     def close(self) -> None:
-        """Write the store's segments and release the data directory."""
+        """Stop the parse workers, write the store's segments and release the data directory."""
         try:
+            self.parser.close()
             self.store.close()
         finally:
             self.lock.release()
@@ -149,6 +154,7 @@ class Helpdesk:
             )
         report = IngestReport()
         uids = mailbox.new_uids(after)
+        self.seen = (uidvalidity, max(uids, default=after))
         for batch in mailbox.fetch(uids, self.config.imap.batch_size):
             report.add(self.ingestor.ingest_batch(folder, uidvalidity, batch))
         if not uids and (state is None or state.uidvalidity != uidvalidity):
@@ -166,6 +172,17 @@ class Helpdesk:
                 report.duplicates,
             )
         return report
+
+    def mail_waiting(self, mailbox: Mailbox) -> bool:
+        """Whether mail arrived since the last ingest looked (during the cycle, say).
+
+        IDLE announces only what arrives while it runs, so mail that came in
+        during a cycle would otherwise wait for the next poll. The folder is
+        selected again first: a server shows new mail to a search only after
+        it has announced it.
+        """
+        uidvalidity, highest = self.seen
+        return mailbox.refresh() != uidvalidity or bool(mailbox.new_uids(highest))
 
     def send_outbox(self) -> SendReport:
         """Send every outbox item that is due; tell the owner about failures."""
@@ -255,6 +272,8 @@ class Daemon:
                         mailbox.connect()
                         backoff = 1.0
                     helpdesk.cycle(mailbox)
+                    if helpdesk.mail_waiting(mailbox):
+                        continue
                     wait = max(1.0, min(self.config.imap.poll_interval, helpdesk.seconds_until_due()))
                     mailbox.wait_for_mail(wait, self._should_stop)
                 except (ConnectionFailed, *NETWORK_ERRORS) as exc:

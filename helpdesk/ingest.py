@@ -4,8 +4,10 @@ For each batch the order is fixed, because it is what makes ingestion safe
 against a crash at any point:
 
 1. archive every raw message (one file system flush for the whole batch);
-2. parse, classify and thread each message, recording it in the store; a
-   message that cannot be processed goes to quarantine with its reason;
+2. parse the batch (in worker processes when it is large, see
+   :mod:`helpdesk.parsepool`), then classify, thread and record each message
+   in order; a message that cannot be processed goes to quarantine with its
+   reason;
 3. move the folder's saved UID past the batch and commit the store — records
    and UID change together in one atomic commit.
 
@@ -26,8 +28,9 @@ from helpdesk.compose import new_message_id
 from helpdesk.config import Config
 from helpdesk.errors import MessageRejected, OwnerMailRejected
 from helpdesk.fetch import FetchedMessage
-from helpdesk.message import InboundMessage, parse_message
+from helpdesk.message import InboundMessage
 from helpdesk.owner import OWNER_PURPOSE, OwnerRejected, authenticate, plan_reply
+from helpdesk.parsepool import ParsePool, ParseResult, parse_or_reject
 from helpdesk.quarantine import Quarantine
 from helpdesk.records import Customer, FolderState, StoredMessage, Ticket, iso
 from helpdesk.store import Store
@@ -69,6 +72,7 @@ class Ingestor:
         quarantine: Quarantine,
         tokens: ReplyTokens,
         clock: Clock,
+        parser: ParsePool | None = None,
     ) -> None:
         self.config = config
         self.store = store
@@ -76,6 +80,7 @@ class Ingestor:
         self.quarantine = quarantine
         self.tokens = tokens
         self.clock = clock
+        self.parser = parser or ParsePool(workers=0)
 
     def ingest_batch(self, folder: str, uidvalidity: int, batch: list[FetchedMessage]) -> IngestReport:
         """Archive, record and commit one fetched batch (see the module docstring)."""
@@ -89,8 +94,9 @@ class Ingestor:
             path = self.archive.store(source, fetched.raw)
             fresh.append((source, fetched.raw, self.archive.relative(path)))
         self.archive.sync()
-        for source, raw, archive_path in fresh:
-            report.add(self._process(raw, source.key, archive_path))
+        parsed = self.parser.parse([raw for _, raw, _ in fresh])
+        for (source, raw, archive_path), result in zip(fresh, parsed, strict=True):
+            report.add(self._process(raw, source.key, archive_path, result))
         if batch:
             last_uid = max(fetched.uid for fetched in batch)
             self.store.set_folder_state(FolderState(folder, uidvalidity, last_uid))
@@ -100,15 +106,18 @@ class Ingestor:
     def ingest_local(self, raw: bytes) -> IngestReport:
         """Ingest a message that did not come from IMAP (a quarantine replay)."""
         path = self.archive.store_local(raw)
-        report = self._process(raw, None, self.archive.relative(path))
+        report = self._process(raw, None, self.archive.relative(path), parse_or_reject(raw))
         self.store.commit()
         return report
 
-    def _process(self, raw: bytes, source: str | None, archive_path: str) -> IngestReport:
-        """Record one archived message; quarantine it if that fails. Never raises."""
+    def _process(
+        self, raw: bytes, source: str | None, archive_path: str, parsed: ParseResult
+    ) -> IngestReport:
+        """Record one archived, parsed message; quarantine it if that fails. Never raises."""
         try:
-            message = parse_message(raw)
-            return self._record(message, source, archive_path)
+            if isinstance(parsed, MessageRejected):
+                raise parsed
+            return self._record(parsed, source, archive_path)
         except OwnerMailRejected as exc:
             entry = self.quarantine.add(raw, exc.reason, source)
             log.warning("quarantined %s (%s): %s", entry.id, source or "local", exc.reason)

@@ -66,11 +66,12 @@ def test_benchmark_runs_end_to_end_with_sane_results(imap_server: ImapTestServer
     assert corpus["replies"] == 40 and corpus["with_attachment"] == 20
     kinds = ("text_plain", "text_html_only", "multipart_alternative", "with_attachment")
     assert sum(corpus[kind] for kind in kinds) == 200
-    for name in ("raw_fetch_parse", "helpdesk_ingest"):
+    for name in ("raw_fetch_parse", "helpdesk_ingest", "helpdesk_ingest_single_process"):
         assert results[name]["messages"] == 200
         assert len(results[name]["runs_seconds"]) == 1
         assert results[name]["rate_per_second"] > 0
-    assert results["rate_ratio"] > 0
+    assert results["rate_ratio"] > 0 and results["single_process_ratio"] > 0
+    assert "one process / raw" in format_report(results)
 
     small, large = results["growth"]["small"], results["growth"]["large"]
     assert (small["tickets"], large["tickets"]) == (BASE_PRELOAD, 2_000)

@@ -18,6 +18,7 @@ from helpdesk.config import (
     CONFIG_ENV,
     Config,
     config_path,
+    default_workers,
     load_config,
     shipped_directory,
 )
@@ -133,6 +134,7 @@ def test_minimal_config_gets_defaults(tmp_path: Path) -> None:
     assert config.imap.port == 993
     assert config.imap.ca_file is None
     assert config.imap.batch_size == 200
+    assert config.imap.parse_workers == default_workers()
     assert config.smtp.security == "ssl"
     assert config.smtp.port == 465
     assert config.smtp.username is None
@@ -377,6 +379,16 @@ def test_poll_interval_too_small(tmp_path: Path) -> None:
 def test_batch_size_out_of_range(tmp_path: Path) -> None:
     path = write_config(tmp_path, variant(imap={"batch_size": 0}))
     assert str(config_error(path)) == f"{path}: [imap] batch_size: must be between 1 and 10000, got 0"
+
+
+def test_parse_workers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert load_config(write_config(tmp_path, variant(imap={"parse_workers": 0}))).imap.parse_workers == 0
+    path = write_config(tmp_path, variant(imap={"parse_workers": -1}))
+    assert str(config_error(path)) == f"{path}: [imap] parse_workers: must be between 0 and 64, got -1"
+    monkeypatch.setattr("os.cpu_count", lambda: 1)
+    assert default_workers() == 0
+    monkeypatch.setattr("os.cpu_count", lambda: 16)
+    assert default_workers() == 4
 
 
 @pytest.mark.parametrize("security", ["tls", "SSL", ""])

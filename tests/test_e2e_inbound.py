@@ -10,12 +10,18 @@ from __future__ import annotations
 import json
 import random
 import signal
+import subprocess
+import threading
 import time
 from collections import defaultdict
 from pathlib import Path
 
 import pytest
 
+from helpdesk.config import load_config
+from helpdesk.daemon import Daemon, Helpdesk
+from helpdesk.fetch import Mailbox
+from helpdesk.ingest import IngestReport
 from helpdesk.store import Store
 from tests.corpus import customer_mail, generate_corpus
 from tests.helpers import BUSINESS, daemon_process, helpdesk, open_store, run_once, write_config
@@ -263,9 +269,49 @@ def test_thousand_messages_while_idling_are_each_ingested_once(mailbox, tmp_path
     _expected_grouping(config_path, corpus)
 
 
+def test_mail_arriving_during_a_cycle_does_not_wait_for_the_next_poll(
+    mailbox, tmp_path: Path, smtp_sink, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # IDLE announces only what arrives while it runs: a message that came in during the
+    # cycle must be noticed before the daemon settles into IDLE (the poll is 10 minutes).
+    config_path = write_config(tmp_path, mailbox, smtp_sink, imap={"poll_interval": 600})
+    mailbox.append(customer_mail("ann@example.org", "First", "Hello."))
+    daemon = Daemon(load_config(config_path))
+    cycle = Helpdesk.cycle
+
+    def cycle_with_mail_arriving(helpdesk: Helpdesk, imap: Mailbox) -> IngestReport:
+        report = cycle(helpdesk, imap)
+        if report.messages_recorded == 1 and helpdesk.store.counts["tickets"] == 1:
+            mailbox.append(customer_mail("bob@example.net", "Second", "Arrived mid-cycle."))
+            # The server announces it in answer to some later command of the cycle: then
+            # IDLE has nothing new to announce.
+            assert imap.client is not None
+            imap.client.noop()
+        return report
+
+    monkeypatch.setattr(Helpdesk, "cycle", cycle_with_mail_arriving)
+    runner = threading.Thread(target=daemon.run_forever, kwargs={"install_signals": False})
+    runner.start()
+    try:
+        assert wait_until(lambda: inbound_count(config_path) == 2, 20)
+    finally:
+        daemon.request_stop()
+        runner.join(timeout=30)
+    assert not runner.is_alive()
+
+
 @pytest.mark.slow
-def test_sigkill_during_ingest_loses_and_doubles_nothing(mailbox, tmp_path, smtp_sink) -> None:
-    config_path = write_config(tmp_path, mailbox, smtp_sink, imap={"batch_size": 10})
+@pytest.mark.parametrize(
+    "batch_size",
+    # Small batches: many commits, so that kills land between them; batches of 50 are
+    # parsed by the parse workers, which are killed with the daemon.
+    [5, 50],
+    ids=["small-batches", "parse-workers"],
+)
+def test_sigkill_during_ingest_loses_and_doubles_nothing(mailbox, tmp_path, smtp_sink, batch_size) -> None:
+    config_path = write_config(
+        tmp_path, mailbox, smtp_sink, imap={"batch_size": batch_size, "parse_workers": 2}
+    )
     corpus = generate_corpus(500, seed=11)
     mailbox.append_many([mail.raw for mail in corpus])
     rng = random.Random(3)
@@ -273,7 +319,12 @@ def test_sigkill_during_ingest_loses_and_doubles_nothing(mailbox, tmp_path, smtp
     for _ in range(60):
         before = inbound_count(config_path)
         daemon = daemon_process(config_path)
-        time.sleep(rng.uniform(0.3, 0.9))
+        # Once the daemon has committed something, at a random moment soon after.
+        def progressed(daemon: subprocess.Popen[bytes] = daemon, before: int = before) -> bool:
+            return daemon.poll() is not None or inbound_count(config_path) > before
+
+        assert wait_until(progressed, 60, interval=0.02)
+        time.sleep(rng.uniform(0.0, 0.05))
         killed = daemon.poll() is None
         if killed:
             daemon.send_signal(signal.SIGKILL)
