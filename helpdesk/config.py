@@ -58,6 +58,9 @@ class OwnerConfig:
     name: str = ""
     require_authenticated: bool = False
     cc_participants: bool = True
+    # The name the receiving mail server writes at the start of its
+    # Authentication-Results header: only that server's verdict is trusted.
+    authserv_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -301,7 +304,14 @@ def load_config(path: Path | str) -> Config:
         name=owner_section.text("name", ""),
         require_authenticated=owner_section.boolean("require_authenticated", False),
         cc_participants=owner_section.boolean("cc_participants", True),
+        authserv_id=owner_section.text("authserv_id", "").strip().lower() or None,
     )
+    if owner.require_authenticated and owner.authserv_id is None:
+        raise owner_section.error(
+            "authserv_id",
+            "required when require_authenticated is true: the name your mail server writes at the "
+            "start of Authentication-Results (anyone can write that header; only your server's counts)",
+        )
     if owner.email == business.email:
         raise owner_section.error("email", "must differ from [business] email")
 

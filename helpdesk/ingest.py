@@ -210,7 +210,11 @@ class Ingestor:
         owner = self.config.owner
         try:
             ticket_id = authenticate(
-                message, owner.email, owner.require_authenticated, self.store, self.tokens
+                message,
+                owner.email,
+                self.store,
+                self.tokens,
+                owner.authserv_id if owner.require_authenticated else None,
             )
         except OwnerRejected as exc:
             sender = message.sender.email if message.sender else ""

@@ -3,9 +3,9 @@
 A message counts as the owner's only if it is from the owner's address AND
 carries proof that it answers one of our notifications: a valid reply token
 (owner purpose) in a recipient address, or an In-Reply-To/References naming
-a notification Message-ID we generated. Optionally the server's
-``Authentication-Results`` must also show DKIM or SPF passing for the
-owner's domain. Anything else from the owner's address is refused (and
+a notification Message-ID we generated. Optionally our own mail server's
+``Authentication-Results`` (recognised by its authserv-id) must also show
+DKIM or SPF passing for the owner's domain. Anything else from the owner's address is refused (and
 quarantined by the caller), never acted on.
 
 The owner's new text (quoted history and signature already removed) may hold
@@ -70,29 +70,45 @@ class ReplyPlan:
         return bool(self.body) and not (self.note or self.nosend or self.errors)
 
 
-def _authenticated_by_server(message: InboundMessage, owner_email: str) -> bool:
-    """DKIM or SPF pass for the owner's domain in Authentication-Results."""
+def authserv_id(header: str) -> str:
+    """The authserv-id of an Authentication-Results value: its first word (RFC 8601)."""
+    words = header.partition(";")[0].split()
+    return words[0].lower() if words else ""
+
+
+def _authenticated_by_server(message: InboundMessage, owner_email: str, server: str) -> bool:
+    """DKIM or SPF pass for the owner's domain, in the verdict of our own mail server.
+
+    Anyone can write an Authentication-Results header into a message, so only
+    the ones naming ``server`` count (RFC 8601, section 5), and of those only
+    the topmost: the receiving server adds its header above everything the
+    sender wrote, so a look-alike further down is a forgery.
+    """
     domain = owner_email.rpartition("@")[2].lower()
-    for header in message.authentication_results:
-        text = header.lower()
-        # The domain must be the whole value (or the part after the @), not a
-        # prefix or suffix of another domain such as acme.example.evil.net.
-        end = r"(?=[\s;()]|$)"
-        if re.search(rf"\bdkim=pass\b[^;]*header\.d=@?{re.escape(domain)}{end}", text):
-            return True
-        if re.search(rf"\bspf=pass\b[^;]*smtp\.mailfrom=(?:[^\s;@]*@)?{re.escape(domain)}{end}", text):
-            return True
-    return False
+    ours = [header for header in message.authentication_results if authserv_id(header) == server]
+    if not ours:
+        return False
+    text = ours[0].lower()
+    # The domain must be the whole value (or the part after the @), not a
+    # prefix or suffix of another domain such as acme.example.evil.net.
+    end = r"(?=[\s;()]|$)"
+    if re.search(rf"\bdkim=pass\b[^;]*header\.d=@?{re.escape(domain)}{end}", text):
+        return True
+    return bool(re.search(rf"\bspf=pass\b[^;]*smtp\.mailfrom=(?:[^\s;@]*@)?{re.escape(domain)}{end}", text))
 
 
 def authenticate(
     message: InboundMessage,
     owner_email: str,
-    require_authenticated: bool,
     store: TicketLookup,
     tokens: TokenChecker,
+    authenticated_by: str | None = None,
 ) -> int:
-    """The ticket a genuine owner reply belongs to; raise OwnerRejected otherwise."""
+    """The ticket a genuine owner reply belongs to; raise OwnerRejected otherwise.
+
+    With ``authenticated_by`` (an authserv-id), that server's
+    Authentication-Results must also show DKIM or SPF passing for the owner.
+    """
     sender = message.sender.email if message.sender else ""
     token_ticket = tokens.ticket_in(recipients(message), OWNER_PURPOSE)
     cited = [store.ticket_for_message_id(mid) for mid in (message.in_reply_to, *message.references) if mid]
@@ -115,8 +131,10 @@ def authenticate(
         ticket_id = next((ticket for ticket in notified if ticket is not None), None)
     if ticket_id is None or store.ticket(ticket_id) is None:
         raise OwnerRejected("from the owner's address without a valid reply token")
-    if require_authenticated and not _authenticated_by_server(message, owner_email):
-        raise OwnerRejected("owner reply without DKIM/SPF pass in Authentication-Results")
+    if authenticated_by is not None and not _authenticated_by_server(message, owner_email, authenticated_by):
+        raise OwnerRejected(
+            f"owner reply without DKIM/SPF pass in Authentication-Results of {authenticated_by}"
+        )
     return ticket_id
 
 

@@ -381,6 +381,17 @@ def test_batch_size_out_of_range(tmp_path: Path) -> None:
     assert str(config_error(path)) == f"{path}: [imap] batch_size: must be between 1 and 10000, got 0"
 
 
+def test_require_authenticated_needs_the_servers_authserv_id(tmp_path: Path) -> None:
+    path = write_config(tmp_path, variant(owner={"require_authenticated": True}))
+    assert str(config_error(path)).startswith(
+        f"{path}: [owner] authserv_id: required when require_authenticated is true"
+    )
+    path = write_config(
+        tmp_path, variant(owner={"require_authenticated": True, "authserv_id": " MX.Acme.Example "})
+    )
+    assert load_config(path).owner.authserv_id == "mx.acme.example"
+
+
 def test_parse_workers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert load_config(write_config(tmp_path, variant(imap={"parse_workers": 0}))).imap.parse_workers == 0
     path = write_config(tmp_path, variant(imap={"parse_workers": -1}))

@@ -339,3 +339,25 @@ def test_customer_cc_becomes_participant_and_is_copied(harness: Harness) -> None
     assert "lee@example.org" in str(reply["Cc"])
     delivered = [mail for mail in harness.sink.messages if b"X-Helpdesk-Kind: reply" in mail.data]
     assert set(delivered[0].rcpt_tos) == {"kim@example.org", "lee@example.org"}
+
+
+def test_required_authentication_trusts_only_our_own_server(tmp_path: Path, mailbox, smtp_sink) -> None:
+    harness = Harness(
+        tmp_path, mailbox, smtp_sink, owner={"require_authenticated": True, "authserv_id": "mx.acme.example"}
+    )
+    try:
+        notification = _notification(harness)
+        forged = {"Authentication-Results": "mail.example.net; dkim=pass header.d=acme.example"}
+        harness.mailbox.append(owner_reply(notification, "Refund sent.", extra_headers=forged))
+        harness.cycle()
+        assert len(harness.to("kim@example.org")) == 1  # Only the acknowledgement.
+        [entry] = harness.helpdesk.quarantine.entries()
+        assert "Authentication-Results of mx.acme.example" in entry.reason
+
+        ours = {"Authentication-Results": "mx.acme.example; dkim=pass header.d=acme.example"}
+        harness.mailbox.append(owner_reply(notification, "Refund sent.", extra_headers=ours))
+        harness.cycle()
+        relayed = harness.to("kim@example.org")
+        assert len(relayed) == 2 and "Refund sent." in text_of(relayed[-1])
+    finally:
+        harness.close()

@@ -19,6 +19,7 @@ from helpdesk.owner import (
     OwnerRejected,
     ReplyPlan,
     authenticate,
+    authserv_id,
     plan_reply,
 )
 from helpdesk.records import Ticket, iso
@@ -228,8 +229,12 @@ def owner_mail(
     )
 
 
+# The authserv-id of the business's own receiving mail server.
+OUR_SERVER = "mx.acme.example"
+
+
 def check(message: InboundMessage, lookup: FakeLookup, *, require_authenticated: bool = False) -> int:
-    return authenticate(message, OWNER, require_authenticated, lookup, TOKENS)
+    return authenticate(message, OWNER, lookup, TOKENS, OUR_SERVER if require_authenticated else None)
 
 
 def rejected(message: InboundMessage, lookup: FakeLookup, *, require_authenticated: bool = False) -> str:
@@ -333,6 +338,7 @@ def test_a_token_of_a_ticket_that_does_not_exist_is_refused(lookup: FakeLookup) 
         "mx.acme.example; spf=pass (domain of owner@acme.example) smtp.mailfrom=acme.example",
         "mx.acme.example; dkim=fail header.d=acme.example; spf=pass smtp.mailfrom=owner@acme.example",
         "MX.ACME.EXAMPLE; DKIM=PASS header.d=ACME.EXAMPLE",
+        "mx.acme.example 1; dkim=pass header.d=acme.example",
     ],
 )
 def test_required_authentication_accepts_a_pass_for_the_owner_domain(lookup: FakeLookup, header: str) -> None:
@@ -355,7 +361,7 @@ def test_required_authentication_refuses_fail_or_another_domain(
 ) -> None:
     message = owner_mail(to=(owner_token(1),), authentication_results=headers)
     reason = rejected(message, lookup, require_authenticated=True)
-    assert reason == "owner reply without DKIM/SPF pass in Authentication-Results"
+    assert reason == "owner reply without DKIM/SPF pass in Authentication-Results of mx.acme.example"
     assert check(message, lookup, require_authenticated=False) == 1
 
 
@@ -372,8 +378,45 @@ def test_required_authentication_refuses_fail_or_another_domain(
 def test_required_authentication_refuses_look_alike_domains(lookup: FakeLookup, header: str) -> None:
     message = owner_mail(to=(owner_token(1),), authentication_results=(header,))
     assert rejected(message, lookup, require_authenticated=True) == (
-        "owner reply without DKIM/SPF pass in Authentication-Results"
+        "owner reply without DKIM/SPF pass in Authentication-Results of mx.acme.example"
     )
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        ("evil.example; dkim=pass header.d=acme.example",),
+        ("mx.acme.example.evil.example; spf=pass smtp.mailfrom=owner@acme.example",),
+        # The sender wrote a passing header naming our server; ours, added on top, says fail.
+        (
+            "mx.acme.example; dkim=fail header.d=acme.example; spf=fail smtp.mailfrom=owner@acme.example",
+            "mx.acme.example; dkim=pass header.d=acme.example",
+        ),
+    ],
+    ids=["other-server", "look-alike-server", "forged-below-ours"],
+)
+def test_only_the_topmost_verdict_of_our_own_server_counts(
+    lookup: FakeLookup, headers: tuple[str, ...]
+) -> None:
+    message = owner_mail(to=(owner_token(1),), authentication_results=headers)
+    assert rejected(message, lookup, require_authenticated=True) == (
+        "owner reply without DKIM/SPF pass in Authentication-Results of mx.acme.example"
+    )
+
+
+def test_our_server_s_verdict_counts_among_others(lookup: FakeLookup) -> None:
+    headers = (
+        "mx.acme.example; dkim=pass header.d=acme.example",
+        "relay.example; dkim=fail header.d=acme.example",
+    )
+    message = owner_mail(to=(owner_token(1),), authentication_results=headers)
+    assert check(message, lookup, require_authenticated=True) == 1
+
+
+def test_authserv_id_is_the_first_word() -> None:
+    assert authserv_id("mx.acme.example; dkim=pass") == "mx.acme.example"
+    assert authserv_id("  MX.Acme.Example 1 ; spf=pass") == "mx.acme.example"
+    assert authserv_id("; dkim=pass") == ""
 
 
 def test_required_authentication_comes_after_the_token(lookup: FakeLookup) -> None:
