@@ -23,7 +23,7 @@ from helpdesk.actions import AUTOMATIC_WINDOW, Actions
 from helpdesk.businesstime import BusinessHours, parse_duration
 from helpdesk.outbox import OutboxItem
 from helpdesk.owner import plan_reply
-from helpdesk.records import Event, StoredMessage, Ticket, iso
+from helpdesk.records import Event, StoredMessage, Ticket, add_tag, iso, remove_tag
 from helpdesk.rules import ActionCall, Facts, Match, Rule, RuleSet
 from helpdesk.store import Store
 
@@ -232,14 +232,14 @@ class Dispatcher:
             self.set_status(ticket, "closed" if call.name == "close" else params["status"], stamp)
         elif call.name == "set-priority":
             ticket.priority = params["priority"]
-        elif call.name == "add-tag" and params["tag"] not in ticket.tags:
-            ticket.tags.append(params["tag"])
-        elif call.name == "remove-tag" and params["tag"] in ticket.tags:
-            ticket.tags.remove(params["tag"])
+        elif call.name == "add-tag":
+            add_tag(ticket.tags, params["tag"])
+        elif call.name == "remove-tag":
+            remove_tag(ticket.tags, params["tag"])
         elif call.name == "tag-customer":
             customer = self.store.customer(ticket.customer)
-            if customer is not None and params["tag"] not in customer.tags:
-                customer.tags.append(params["tag"])
+            if customer is not None and params["tag"].lower() not in map(str.lower, customer.tags):
+                add_tag(customer.tags, params["tag"])
                 self.store.save_customer(customer)
         self.store.save_ticket(ticket)
 
@@ -287,10 +287,10 @@ class Dispatcher:
                 status_set = True
             elif command.name == "priority":
                 ticket.priority = command.argument
-            elif command.name == "tag" and command.argument not in ticket.tags:
-                ticket.tags.append(command.argument)
-            elif command.name == "untag" and command.argument in ticket.tags:
-                ticket.tags.remove(command.argument)
+            elif command.name == "tag":
+                add_tag(ticket.tags, command.argument)
+            elif command.name == "untag":
+                remove_tag(ticket.tags, command.argument)
             if command.name not in ("note", "nosend"):
                 ticket.record(stamp, "command", command.line)
         if plan.relays:

@@ -20,7 +20,7 @@ from helpdesk.businesstime import BusinessHours
 from helpdesk.config import Config
 from helpdesk.errors import MessageRejected, UsageError
 from helpdesk.message import InboundMessage, parse_message
-from helpdesk.records import Ticket, iso, utc_now
+from helpdesk.records import Ticket, add_tag, iso, remove_tag, utc_now
 from helpdesk.rules import ActionCall, Facts, Rule, RuleSet
 from helpdesk.store import Store
 from helpdesk.threads import base_subject, find_ticket
@@ -46,10 +46,10 @@ def _apply(call: ActionCall, ticket: Ticket) -> None:
         ticket.priority = call.params["priority"]
     elif call.name in ("set-status", "close"):
         ticket.status = "closed" if call.name == "close" else call.params["status"]
-    elif call.name == "add-tag" and call.params["tag"] not in ticket.tags:
-        ticket.tags.append(call.params["tag"])
-    elif call.name == "remove-tag" and call.params["tag"] in ticket.tags:
-        ticket.tags.remove(call.params["tag"])
+    elif call.name == "add-tag":
+        add_tag(ticket.tags, call.params["tag"])
+    elif call.name == "remove-tag":
+        remove_tag(ticket.tags, call.params["tag"])
 
 
 def _customer(store: Store, email: str, new_ticket: bool) -> dict[str, Any]:

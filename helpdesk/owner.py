@@ -19,12 +19,11 @@ import re
 from dataclasses import dataclass, field
 
 from helpdesk.message import InboundMessage
-from helpdesk.records import PRIORITIES
+from helpdesk.records import PRIORITIES, TAG_NAME
 from helpdesk.threads import TicketLookup, TokenChecker, recipients
 
 OWNER_PURPOSE = "owner"
 COMMAND_LINE = re.compile(r"^#([a-z]+)\b[ \t]*(.*)$", re.IGNORECASE)
-TAG_NAME = re.compile(r"^[\w][\w.-]{0,39}$")
 COMMAND_HELP = (
     "#close",
     "#reopen",
@@ -162,9 +161,9 @@ def plan_reply(text: str) -> ReplyPlan:
             plan.note = True
         elif name == "nosend":
             plan.nosend = True
-        plan.commands.append(
-            Command(name, argument.lower() if name == "priority" else argument, line.strip())
-        )
+        # Priorities and tags are lower case: "#tag VIP" and "#tag vip" are one tag.
+        normalised = argument.lower() if name in ("priority", "tag", "untag") else argument
+        plan.commands.append(Command(name, normalised, line.strip()))
     plan.body = "\n".join(body_lines).strip()
     return plan
 
@@ -176,7 +175,7 @@ def _check(name: str, argument: str) -> str | None:
     if name == "priority":
         return None if argument.lower() in PRIORITIES else f"priority must be one of {', '.join(PRIORITIES)}"
     if name in ("tag", "untag"):
-        return None if TAG_NAME.match(argument) else "needs a tag name (letters, digits, - . _)"
+        return None if TAG_NAME.fullmatch(argument) else "needs a tag name (letters, digits, - . _)"
     if name == "note":
         return None
     return "unknown command"

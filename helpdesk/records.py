@@ -8,6 +8,7 @@ documents stay readable and sort correctly as text.
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any, Self
@@ -15,6 +16,20 @@ from typing import Any, Self
 STATUSES = ("new", "open", "pending", "closed")
 PRIORITIES = ("low", "normal", "high", "urgent")
 DIRECTIONS = ("in", "out", "note")
+# A tag: letters, digits, "-", "." and "_", at most 40 characters. Tags are
+# kept in lower case, so that "VIP" and "vip" are one tag.
+TAG_NAME = re.compile(r"[\w][\w.-]{0,39}")
+
+
+def add_tag(tags: list[str], tag: str) -> None:
+    """Add ``tag`` (lower-cased) to ``tags`` unless it is there in any case."""
+    if tag.lower() not in (existing.lower() for existing in tags):
+        tags.append(tag.lower())
+
+
+def remove_tag(tags: list[str], tag: str) -> None:
+    """Remove ``tag`` from ``tags`` in whatever case it was stored."""
+    tags[:] = [existing for existing in tags if existing.lower() != tag.lower()]
 
 
 def utc_now() -> datetime:

@@ -36,7 +36,7 @@ from typing import Any
 
 from helpdesk.businesstime import BusinessHours, BusinessTimeError, Duration, parse_duration
 from helpdesk.errors import ConfigError
-from helpdesk.records import PRIORITIES, STATUSES
+from helpdesk.records import PRIORITIES, STATUSES, TAG_NAME
 
 EVENTS = (
     "message.received",
@@ -272,37 +272,40 @@ condition("status")(_ticket_choice("status", STATUSES))
 condition("priority")(_ticket_choice("priority", PRIORITIES))
 
 
+def _tag_set(tags: Any) -> set[str]:
+    """Tags compared without regard to case ("VIP" is "vip")."""
+    return {str(tag).lower() for tag in tags}
+
+
 @condition("tags")
 def _tags(value: Any) -> Condition:
-    wanted = set(_strings(value, "a list of tags"))
+    wanted = _tag_set(_strings(value, "a list of tags"))
 
     def check(facts: Facts) -> str | None:
-        return f"tagged {', '.join(sorted(wanted))}" if wanted <= set(facts.ticket.get("tags", ())) else None
+        has_all = wanted <= _tag_set(facts.ticket.get("tags", ()))
+        return f"tagged {', '.join(sorted(wanted))}" if has_all else None
 
     return Condition("tags", check)
 
 
 @condition("not_tags")
 def _not_tags(value: Any) -> Condition:
-    unwanted = set(_strings(value, "a list of tags"))
+    unwanted = _tag_set(_strings(value, "a list of tags"))
 
     def check(facts: Facts) -> str | None:
-        return (
-            None
-            if unwanted & set(facts.ticket.get("tags", ()))
-            else f"not tagged {', '.join(sorted(unwanted))}"
-        )
+        has_any = unwanted & _tag_set(facts.ticket.get("tags", ()))
+        return None if has_any else f"not tagged {', '.join(sorted(unwanted))}"
 
     return Condition("not_tags", check)
 
 
 @condition("customer_tags")
 def _customer_tags(value: Any) -> Condition:
-    wanted = set(_strings(value, "a list of tags"))
+    wanted = _tag_set(_strings(value, "a list of tags"))
 
     def check(facts: Facts) -> str | None:
-        tags = set(facts.customer.get("tags", ())) if facts.customer else set()
-        return f"customer tagged {', '.join(sorted(wanted))}" if wanted <= tags else None
+        has_all = wanted <= _tag_set(facts.customer.get("tags", ()) if facts.customer else ())
+        return f"customer tagged {', '.join(sorted(wanted))}" if has_all else None
 
     return Condition("customer_tags", check)
 
@@ -430,9 +433,9 @@ def _one_of(params: Mapping[str, Any], key: str, allowed: tuple[str, ...]) -> st
 
 def _tag(params: Mapping[str, Any]) -> str:
     tag = params.get("tag")
-    if not isinstance(tag, str) or not re.fullmatch(r"[\w][\w.-]{0,39}", tag):
+    if not isinstance(tag, str) or not TAG_NAME.fullmatch(tag):
         raise RuleValueError(f'needs tag = "NAME" (letters, digits, - . _), got {tag!r}')
-    return tag
+    return tag.lower()
 
 
 @action("reply")

@@ -77,7 +77,8 @@ def test_each_command_is_recognised(line: str, expected: tuple[str, str]) -> Non
         ("#Close", ("close", "")),
         ("#PRIORITY HIGH", ("priority", "high")),
         ("#Priority Low", ("priority", "low")),
-        ("#TAG VIP", ("tag", "VIP")),
+        ("#TAG VIP", ("tag", "vip")),
+        ("#Untag Vip", ("untag", "vip")),
     ],
 )
 def test_commands_are_case_insensitive(line: str, expected: tuple[str, str]) -> None:

@@ -592,6 +592,14 @@ def test_tags_need_all_and_not_tags_need_none() -> None:
     assert holds("tags", "vip", facts(ticket_doc(tags=[]))) is None
 
 
+def test_tags_ignore_case() -> None:
+    seen = facts(ticket_doc(tags=["VIP", "b2b"]))
+    assert holds("tags", ["vip", "B2B"], seen) == "tagged b2b, vip"
+    assert holds("not_tags", ["Vip"], seen) is None
+    loyal = facts(ticket_doc(), customer={"email": CUSTOMER, "ticket_count": 5, "tags": ["Loyal"]})
+    assert holds("customer_tags", ["LOYAL"], loyal) == "customer tagged loyal"
+
+
 def test_customer_conditions_look_at_the_customer_record() -> None:
     loyal = {"email": CUSTOMER, "ticket_count": 5, "tags": ["loyal", "b2b"]}
     assert holds("customer_tags", ["loyal"], facts(customer=loyal)) == "customer tagged loyal"
