@@ -30,7 +30,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Protocol, Self, runtime_checkable
@@ -634,6 +634,16 @@ class _SinkHandler:
         envelope.mail_options.extend(mail_options)
         return "250 OK"
 
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
+    ) -> str:
+        refusal = self._sink.refusal(address)
+        if refusal is not None:
+            return refusal
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(rcpt_options)
+        return "250 OK"
+
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         raw = envelope.original_content or envelope.content or b""
         mail = ReceivedMail(
@@ -651,7 +661,10 @@ class SmtpSink:
     With ``username``/``password`` it offers AUTH PLAIN/LOGIN without TLS
     and refuses MAIL FROM until the client authenticated. Deliveries are
     kept in :attr:`messages` in arrival order; deliveries refused through
-    :meth:`fail_next` are kept in :attr:`rejected`.
+    :meth:`fail_next` are kept in :attr:`rejected`. ``refuse`` maps
+    recipient addresses to the reply their RCPT gets (``"550 5.1.1 no such
+    user"``), as a server refuses some recipients of a message and takes
+    the others.
     """
 
     def __init__(
@@ -661,6 +674,7 @@ class SmtpSink:
         port: int | None = None,
         username: str | None = None,
         password: str | None = None,
+        refuse: Mapping[str, str] | None = None,
     ) -> None:
         if (username is None) != (password is None):
             raise ValueError("give both username and password, or neither")
@@ -674,6 +688,7 @@ class SmtpSink:
         self._messages: list[ReceivedMail] = []
         self._rejected: list[ReceivedMail] = []
         self._faults: list[str] = []
+        self.refuse = {address.lower(): reply for address, reply in (refuse or {}).items()}
 
     # -- lifecycle ----------------------------------------------------------
 
@@ -788,6 +803,11 @@ class SmtpSink:
             return list(self._messages)
 
     # -- fault injection ------------------------------------------------------
+
+    def refusal(self, address: str) -> str | None:
+        """The reply refusing RCPT for ``address``, or None if it is accepted."""
+        with self._condition:
+            return self.refuse.get(address.lower())
 
     def fail_next(self, code: int, times: int = 1, text: str | None = None) -> None:
         """Answer the next ``times`` DATA commands with SMTP error ``code``.

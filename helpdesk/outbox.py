@@ -11,7 +11,11 @@ example ``acknowledge:12``): enqueueing a key again, after a crash or a
 replay, does nothing, so no message is ever queued twice.
 
 Temporary failures (4xx replies, lost connections) are retried with
-exponential backoff; permanent ones (5xx) fail the item at once. The flush
+exponential backoff; permanent ones (5xx) fail the item at once. When the
+server refuses some recipients and accepts the others, the message is sent
+to those it accepted and split off for the rest: queued again for the ones
+refused for now (4xx), failed for the ones refused for good (5xx), so that
+the owner is told. The flush
 that records a delivery overlaps the next message's envelope (MAIL, RCPT)
 but always completes before that message's DATA: a crash can leave at most
 the one message in flight delivered but unrecorded, and only that one is
@@ -26,7 +30,7 @@ import json
 import logging
 import os
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import BinaryIO
@@ -296,8 +300,9 @@ class Outbox:
                 if datetime.fromisoformat(item.next_attempt_at) > now:
                     continue
                 item.attempts += 1
+                raw = self.raw(item)
                 try:
-                    await transport.send(item.sender, item.recipients, self.raw(item), ready=marking)
+                    refused = await transport.send(item.sender, item.recipients, raw, ready=marking)
                 except (TemporaryFailure, PermanentFailure) as exc:
                     if marking is not None:
                         await marking
@@ -314,6 +319,8 @@ class Outbox:
                         await removing
                     removing = asyncio.create_task(asyncio.to_thread(self._remove_recorded, recorded))
                     recorded = []
+                if refused:
+                    self._split_refused(item, raw, refused, now, report)
                 item.sent_at = iso(now)
                 item.last_error = None
                 report.sent.append(item)
@@ -330,6 +337,36 @@ class Outbox:
                     await removing
                 self._remove_recorded(recorded)
         return report
+
+    def _split_refused(
+        self, item: OutboxItem, raw: bytes, refused: dict[str, str], now: datetime, report: SendReport
+    ) -> None:
+        """Queue again (4xx) or fail (5xx) the recipients the server refused of a sent item.
+
+        Written durably before the delivery is recorded; the new items' keys
+        derive from the item's, so doing this twice (after a crash) changes nothing.
+        """
+        for permanent in (False, True):
+            recipients = sorted(rcpt for rcpt, reply in refused.items() if reply.startswith("5") == permanent)
+            if not recipients:
+                continue
+            key = f"{item.key}>{','.join(recipients)}"
+            part = replace(
+                item,
+                id=item_id(key),
+                key=key,
+                recipients=recipients,
+                last_error="; ".join(f"{rcpt}: {refused[rcpt]}" for rcpt in recipients),
+                next_attempt_at=iso(now + retry_delay(item.attempts)),
+            )
+            directory = self.failed_dir if permanent else self.queue
+            atomic_write(directory / f"{part.id}.eml", raw, mode=0o600)
+            self._write_record(directory, part)
+            (report.failed if permanent else report.deferred).append(part)
+            log.warning(
+                "%s to %s %s: %s", item.kind, ", ".join(recipients),
+                "failed" if permanent else "deferred", part.last_error,
+            )
 
     def _failed_attempt(
         self, item: OutboxItem, exc: TemporaryFailure | PermanentFailure, now: datetime, report: SendReport

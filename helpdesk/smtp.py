@@ -96,8 +96,12 @@ class SmtpTransport:
 
     async def send(
         self, sender: str, recipients: Sequence[str], raw: bytes, ready: Awaitable[object] | None = None
-    ) -> None:
+    ) -> dict[str, str]:
         """Deliver ``raw``; ``ready`` (if given) is awaited after RCPT, before DATA.
+
+        Returns the recipients the server refused while accepting others, each
+        with the server's reply (``"550 5.1.1 no such user"``); when it refuses
+        every recipient, that is a failure like any other and is raised.
 
         The outbox passes the durable "sent" mark of the previous message as
         ``ready``: its disk flush overlaps this message's envelope round trips,
@@ -124,6 +128,7 @@ class SmtpTransport:
                 await client.rset()
                 raise _failure(refused[0].code, refused[0].message)
             await client.data(raw)
+            return {exc.recipient: f"{exc.code} {exc.message}" for exc in refused}
         except aiosmtplib.SMTPResponseException as exc:
             await self._reset(client)
             raise _failure(exc.code, exc.message) from None

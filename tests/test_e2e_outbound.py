@@ -341,6 +341,27 @@ def test_customer_cc_becomes_participant_and_is_copied(harness: Harness) -> None
     assert set(delivered[0].rcpt_tos) == {"kim@example.org", "lee@example.org"}
 
 
+def test_owner_is_told_when_a_cc_is_refused_while_the_customer_gets_the_reply(harness: Harness) -> None:
+    raw = customer_mail(
+        "kim@example.org", "Order 22", "Copy my colleague, please.", headers={"Cc": "gone@example.org"}
+    )
+    harness.mailbox.append(raw)
+    harness.cycle()
+    harness.sink.refuse["gone@example.org"] = "550 5.1.1 no such user"
+    harness.mailbox.append(owner_reply(harness.to(OWNER)[-1], "Your parcel left today."))
+    harness.cycle()
+    [reply] = [mail for mail in harness.sink.messages if b"X-Helpdesk-Kind: reply" in mail.data]
+    assert reply.rcpt_tos == ("kim@example.org",)
+    [notice] = [m for m in harness.to(OWNER) if m["X-Helpdesk-Kind"] == "delivery-failure"]
+    assert "gone@example.org" in text_of(notice) and "550 5.1.1 no such user" in text_of(notice)
+    ticket = harness.helpdesk.store.ticket(1)
+    assert ticket is not None
+    assert any(entry["event"] == "delivery-failed" for entry in ticket.history)
+    # Told once: later cycles do not repeat the notice.
+    harness.cycle()
+    assert len([m for m in harness.to(OWNER) if m["X-Helpdesk-Kind"] == "delivery-failure"]) == 1
+
+
 def test_required_authentication_trusts_only_our_own_server(tmp_path: Path, mailbox, smtp_sink) -> None:
     harness = Harness(
         tmp_path, mailbox, smtp_sink, owner={"require_authenticated": True, "authserv_id": "mx.acme.example"}

@@ -444,3 +444,34 @@ def test_a_non_ascii_recipient_fails_only_its_own_item(outbox: Outbox, smtp_sink
 
     assert [item.ticket_id for item in report.failed] == [1]
     assert message_ids(smtp_sink) == [good_id]
+
+
+def test_recipients_refused_while_others_accept_are_split_off(tmp_path: Path) -> None:
+    outbox = open_outbox(tmp_path)
+    cc = (("Gone", "gone@example.org"), ("Busy", "busy@example.org"), ("Ann", "ann@example.org"))
+    outbox.enqueue("reply:1", outbound(1, cc=cc), NOW)
+    refuse = {"gone@example.org": "550 5.1.1 no such user", "busy@example.org": "450 4.2.1 mailbox busy"}
+    with SmtpSink(refuse=refuse) as sink:
+        report = send_due(outbox, sink, NOW)
+        # Delivered to those the server accepted, once.
+        [mail] = sink.messages
+        assert mail.rcpt_tos == ("kim@example.org", "ann@example.org")
+        assert [item.key for item in report.sent] == ["reply:1"]
+        # The one refused for good is failed, for the owner to be told; its bytes are kept.
+        [failed] = outbox.failed()
+        assert failed.recipients == ["gone@example.org"] and failed.key == "reply:1>gone@example.org"
+        assert failed.last_error == "gone@example.org: 550 5.1.1 no such user"
+        assert (outbox.failed_dir / f"{failed.id}.eml").read_bytes() == mail.data
+        assert report.failed == [failed]
+        # The one refused for now is queued again for itself alone, and retried later.
+        [retry] = outbox.queued()
+        assert retry.recipients == ["busy@example.org"] and retry.key == "reply:1>busy@example.org"
+        assert [item.key for item in report.deferred] == [retry.key]
+        assert datetime.fromisoformat(retry.next_attempt_at) > NOW
+        sink.refuse.clear()
+        later = datetime.fromisoformat(retry.next_attempt_at)
+        assert [item.key for item in send_due(outbox, sink, later).sent] == [retry.key]
+        assert sink.messages[-1].rcpt_tos == ("busy@example.org",)
+        assert sink.messages[-1].data == mail.data
+    # Nothing is left to send, and a new outbox on the same files agrees.
+    assert open_outbox(tmp_path).queued() == []

@@ -29,14 +29,10 @@ T = TypeVar("T")
 
 
 class Inspector:
-    """An aiosmtpd handler around the sink's own: notes sessions and commands, refuses RCPTs.
+    """An aiosmtpd handler around the sink's own: notes sessions and commands."""
 
-    ``refuse`` maps a recipient address to the reply its RCPT gets.
-    """
-
-    def __init__(self, inner: Any, refuse: dict[str, str]) -> None:
+    def __init__(self, inner: Any) -> None:
         self.inner = inner
-        self.refuse = refuse
         self.lock = threading.Lock()
         # The session objects themselves are kept, so that identities stay unique.
         self.sessions: list[Any] = []
@@ -59,12 +55,8 @@ class Inspector:
         self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
     ) -> str:
         self.note("RCPT")
-        refusal = self.refuse.get(address.lower())
-        if refusal is not None:
-            return refusal
-        envelope.rcpt_tos.append(address)
-        envelope.rcpt_options.extend(rcpt_options)
-        return "250 OK"
+        reply: str = await self.inner.handle_RCPT(server, session, envelope, address, rcpt_options)
+        return reply
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.note("DATA")
@@ -75,14 +67,13 @@ class Inspector:
 class InspectedSink(SmtpSink):
     """The loopback sink with an :class:`Inspector` in front of its handler."""
 
-    def __init__(self, refuse: dict[str, str] | None = None, **kwargs: Any) -> None:
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.refuse = refuse or {}
         self.inspector: Inspector | None = None
 
     def _make_controller(self) -> Any:
         controller = super()._make_controller()
-        self.inspector = Inspector(controller.handler, self.refuse)
+        self.inspector = Inspector(controller.handler)
         controller.handler = self.inspector
         return controller
 
@@ -244,7 +235,9 @@ def test_without_credentials_an_auth_server_refuses_for_good() -> None:
 
 
 def test_a_refused_recipient_does_not_stop_the_others(sink: InspectedSink) -> None:
-    send(config_for(sink), ["kim@example.org", "gone@example.org", "ann@example.org"])
+    recipients = ["kim@example.org", "gone@example.org", "ann@example.org"]
+    refused = with_transport(config_for(sink), lambda transport: transport.send(SENDER, recipients, RAW))
+    assert refused == {"gone@example.org": "550 5.1.1 no such user"}
     [mail] = sink.messages
     assert mail.rcpt_tos == ("kim@example.org", "ann@example.org")
 
