@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import signal
 import threading
 import time
 from collections.abc import Sequence
@@ -94,7 +95,12 @@ class ParsePool:
 
 
 def _leave_with_parent(parent: int) -> None:
-    """Worker start-up: exit as soon as the daemon that started us is gone."""
+    """Worker start-up: exit as soon as the daemon that started us is gone.
+
+    Ctrl-C in a terminal reaches the whole process group; the daemon decides
+    what it means and stops its workers itself, so they ignore it.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     def watch() -> None:
         while os.getppid() == parent:
