@@ -1,1 +1,1 @@
-"""Benchmarks of helpdesk against real servers (run them as scripts, see bench/README.md)."""
+"""Benchmarks of helpdesk against real servers (run them as scripts; see "Benchmarks" in README.md)."""

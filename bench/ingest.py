@@ -50,16 +50,11 @@ import argparse
 import contextlib
 import cProfile
 import functools
-import json
-import os
-import platform
-import pstats
 import shutil
 import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -74,6 +69,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import mailparser
 from imapclient import IMAPClient
 
+from bench import common
 from bench.preload import preload_store
 from helpdesk.config import Config, default_workers, load_config
 from helpdesk.daemon import Helpdesk
@@ -85,9 +81,6 @@ from helpdesk.store import Store
 from tests.corpus import generate_corpus
 from tests.dovecot import DovecotServer, dovecot_available, dovecot_version
 from tests.helpers import write_config
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
-RESULTS_DIR = REPO_ROOT / "bench" / "results"
 
 DEFAULT_MESSAGES = 10_000
 DEFAULT_PRELOAD = 100_000
@@ -110,32 +103,6 @@ GROWTH_SEED = 31_337
 # ---------------------------------------------------------------------------------------------
 # Records of what was measured.
 # ---------------------------------------------------------------------------------------------
-
-
-@dataclass
-class Timing:
-    """Repeated timings of one measurement over the same number of messages."""
-
-    messages: int
-    runs: list[float] = field(default_factory=list)
-
-    @property
-    def best(self) -> float:
-        """The fastest run: the one least disturbed by anything else on the machine."""
-        return min(self.runs)
-
-    @property
-    def rate(self) -> float:
-        """Messages per second of the fastest run."""
-        return self.messages / self.best
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "messages": self.messages,
-            "runs_seconds": [round(run, 4) for run in self.runs],
-            "best_seconds": round(self.best, 4),
-            "rate_per_second": round(self.rate, 1),
-        }
 
 
 @dataclass
@@ -209,22 +176,6 @@ class Options:
     profile: bool = False
 
 
-Progress = Callable[[str], None]
-
-
-def _quiet(_: str) -> None:
-    """Progress sink that says nothing."""
-
-
-def flush_file_system() -> None:
-    """Write out everything pending, so that the next timed run starts from a clean state.
-
-    helpdesk flushes the file system once per batch (``syncfs``); without this the first batch
-    of a run would also pay for the messages Dovecot just wrote or the store just built.
-    """
-    os.sync()
-
-
 # ---------------------------------------------------------------------------------------------
 # The corpus and the servers.
 # ---------------------------------------------------------------------------------------------
@@ -276,7 +227,7 @@ class SmtpSinkProcess:
     def __enter__(self) -> SmtpSinkProcess:
         self._process = subprocess.Popen(
             [sys.executable, "-m", "bench.smtp_sink"],
-            cwd=REPO_ROOT,
+            cwd=common.REPO_ROOT,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -351,7 +302,7 @@ def fetch_and_parse(mailbox: ImapMailbox, batch_size: int) -> int:
 
 def time_raw(mailbox: ImapMailbox, expected: int, batch_size: int) -> float:
     """Seconds for one :func:`fetch_and_parse` pass; fails unless every message was parsed."""
-    flush_file_system()
+    common.flush_file_system()
     start = time.perf_counter()
     parsed = fetch_and_parse(mailbox, batch_size)
     elapsed = time.perf_counter() - start
@@ -422,7 +373,7 @@ def check_stored(store: Store, folder: str, uidvalidity: int, uids: Sequence[int
 
 def time_ingest(mailbox: ImapMailbox, uids: Sequence[int], directory: Path, config: Config) -> float:
     """Seconds for one :func:`ingest_once` into a fresh data directory; verifies the store."""
-    flush_file_system()
+    common.flush_file_system()
     start = time.perf_counter()
     report = ingest_once(config)
     elapsed = time.perf_counter() - start
@@ -438,14 +389,14 @@ def measure_rates(
     sink: SmtpSinkProcess,
     workdir: Path,
     options: Options,
-    progress: Progress = _quiet,
-) -> tuple[Timing, Timing, Timing]:
+    progress: common.Progress = common.quiet,
+) -> tuple[common.Timing, common.Timing, common.Timing]:
     """Raw, helpdesk and single-process helpdesk timings.
 
     Interleaved, so that drift on the machine hits all three alike. The single-process runs
     (``parse_workers = 0``) show what the parse workers contribute.
     """
-    raw, ingest, single = Timing(len(uids)), Timing(len(uids)), Timing(len(uids))
+    raw, ingest, single = common.Timing(len(uids)), common.Timing(len(uids)), common.Timing(len(uids))
     for attempt in range(1, options.repeat + 1):
         raw.runs.append(time_raw(mailbox, len(uids), options.batch_size))
         progress(f"raw fetch+parse run {attempt}: {raw.runs[-1]:.2f} s")
@@ -530,7 +481,7 @@ def open_store(
     directory: Path,
     tickets: int,
     options: Options,
-    progress: Progress = _quiet,
+    progress: common.Progress = common.quiet,
 ) -> Iterator[_OpenStore]:
     """Build a store of ``tickets`` tickets, open it as the daemon does, connect a new mailbox."""
     side = StoreSide(tickets, messages=options.growth_messages)
@@ -539,7 +490,7 @@ def open_store(
     start = time.perf_counter()
     preload_store(config.storage_path, tickets)
     side.build_seconds = time.perf_counter() - start
-    flush_file_system()
+    common.flush_file_system()
     start = time.perf_counter()
     helpdesk = Helpdesk(config)
     side.open_seconds = time.perf_counter() - start
@@ -580,7 +531,7 @@ def run_cycle(
     helpdesk = opened.helpdesk
     uids = append_all(opened.mailbox, raws)
     delivered = sink.delivered()
-    flush_file_system()
+    common.flush_file_system()
     profile = cProfile.Profile() if profile_to is not None else None
     with phase_timer() as phases:
         start = time.perf_counter()
@@ -590,7 +541,7 @@ def run_cycle(
             report = helpdesk.cycle(opened.connection)
         elapsed = time.perf_counter() - start
     if profile is not None and profile_to is not None:
-        save_profile(profile, profile_to)
+        common.save_profile(profile, profile_to)
     what = f"cycle on the store of {opened.side.tickets:,} tickets"
     check_report(report, len(raws), what)
     check_stored(helpdesk.store, helpdesk.config.imap.folder, opened.connection.uidvalidity, uids, what)
@@ -610,7 +561,7 @@ def measure_growth(
     sink: SmtpSinkProcess,
     workdir: Path,
     options: Options,
-    progress: Progress = _quiet,
+    progress: common.Progress = common.quiet,
     profile_to: Path | None = None,
 ) -> tuple[StoreSide, StoreSide]:
     """Time cycles of new mail into a small and a large preloaded store, alternating.
@@ -620,9 +571,9 @@ def measure_growth(
     with contextlib.ExitStack() as stack:
         sides = [
             stack.enter_context(
-                open_store(server, sink, workdir / f"store-{tickets}", tickets, options, progress)
+                open_store(server, sink, workdir / f"store-{side}", tickets, options, progress)
             )
-            for tickets in (BASE_PRELOAD, options.preload)
+            for side, tickets in (("small", BASE_PRELOAD), ("large", options.preload))
         ]
         for round_number in range(options.rounds):
             raws = growth_corpus(round_number, options.growth_messages)
@@ -645,7 +596,7 @@ def measure_growth(
 # ---------------------------------------------------------------------------------------------
 
 # Where helpdesk's time goes, by stage: (label, file suffix, function name).
-STAGES = (
+STAGES: tuple[common.Stage, ...] = (
     ("IMAP fetch", "helpdesk/fetch.py", "fetch"),
     ("archive write", "helpdesk/archive.py", "store"),
     ("archive flush (syncfs)", "helpdesk/archive.py", "sync"),
@@ -663,61 +614,6 @@ STAGES = (
 )
 
 
-def save_profile(profile: cProfile.Profile, path: Path) -> None:
-    """Write ``profile`` where ``python3 -m pstats`` or snakeviz can open it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    profile.dump_stats(str(path))
-
-
-def summarise_profile(path: Path, top: int = 15) -> list[dict[str, Any]]:
-    """Cumulative time of each stage, then the functions with the most time of their own.
-
-    A recursive function's cumulative time is counted once (cProfile does so for its
-    outermost call), so a stage's figure is the time spent inside it.
-    """
-    stats = pstats.Stats(str(path))
-    raw: dict[tuple[str, int, str], tuple[int, int, float, float, Any]] = stats.stats  # type: ignore[attr-defined]
-    total = max(cumulative for (_, _, _, cumulative, _) in raw.values())
-    rows: list[dict[str, Any]] = []
-    for label, suffix, name in STAGES:
-        found = [
-            cumulative
-            for (where, _, func), (*_, cumulative, _) in raw.items()
-            if func == name and where.endswith(suffix)
-        ]
-        if found:
-            spent = sum(found)
-            rows.append(
-                {
-                    "kind": "stage",
-                    "name": label,
-                    "cumulative_seconds": round(spent, 3),
-                    "share": round(spent / total, 3),
-                }
-            )
-    ranked = sorted(raw.items(), key=lambda item: item[1][2], reverse=True)[:top]
-    for (where, line, func), (_, calls, own, cumulative, _) in ranked:
-        rows.append(
-            {
-                "kind": "function",
-                "name": f"{_short_path(where)}:{line}({func})",
-                "calls": calls,
-                "own_seconds": round(own, 3),
-                "cumulative_seconds": round(cumulative, 3),
-            }
-        )
-    return rows
-
-
-def _short_path(path: str) -> str:
-    """A source path without the site-packages, standard library or repository prefix."""
-    for marker in ("site-packages/", f"{REPO_ROOT}/", "/lib/python3."):
-        if marker in path:
-            tail = path.split(marker, 1)[1]
-            return tail.split("/", 1)[1] if marker == "/lib/python3." else tail
-    return path
-
-
 # ---------------------------------------------------------------------------------------------
 # The whole benchmark.
 # ---------------------------------------------------------------------------------------------
@@ -728,7 +624,7 @@ def run_benchmark(
     sink: SmtpSinkProcess,
     options: Options,
     workdir: Path,
-    progress: Progress = _quiet,
+    progress: common.Progress = common.quiet,
     profile_dir: Path | None = None,
 ) -> dict[str, Any]:
     """Run every measurement against ``server`` and ``sink``; return JSON-ready results.
@@ -736,7 +632,7 @@ def run_benchmark(
     Profiles (with ``options.profile``) are saved in ``profile_dir``, else in ``workdir``.
     """
     started = datetime.now(UTC)
-    stamp = started.strftime("%Y%m%dT%H%M%SZ")
+    stamp = common.file_stamp(started)
     profile_dir = profile_dir or workdir
     progress(f"generating {options.messages:,} messages")
     raws = make_corpus(options.messages, CORPUS_SEED)
@@ -755,19 +651,16 @@ def run_benchmark(
             config = make_config(directory, mailbox, sink, options.batch_size, parse_workers=0)
             profile = cProfile.Profile()
             profile.runcall(time_ingest, mailbox, uids, directory, config)
-            save_profile(profile, path)
+            common.save_profile(profile, path)
             shutil.rmtree(directory)
-            profiles["ingest"] = {"file": str(path), "rows": summarise_profile(path)}
+            profiles["ingest"] = {"file": str(path), "rows": _summary(path)}
             progress(f"profiled the ingest: {path}")
     finally:
         mailbox.close()
     growth_profile = profile_dir / f"ingest-{stamp}-large-store-cycle.prof" if options.profile else None
     small, large = measure_growth(server, sink, workdir, options, progress, growth_profile)
     if growth_profile is not None:
-        profiles["large_store_cycle"] = {
-            "file": str(growth_profile),
-            "rows": summarise_profile(growth_profile),
-        }
+        profiles["large_store_cycle"] = {"file": str(growth_profile), "rows": _summary(growth_profile)}
     rate_ratio = ingest.rate / raw.rate
     growth = {
         phase: large.best(phase) / small.best(phase)
@@ -778,7 +671,7 @@ def run_benchmark(
         "benchmark": "ingest",
         "started": started.isoformat(timespec="seconds"),
         "options": asdict(options),
-        "machine": _machine(server),
+        "machine": common.machine(imap_server=_imap_server(server)),
         "reported": "best run of each measurement (every run is listed)",
         "corpus": corpus,
         "raw_fetch_parse": raw.to_json(),
@@ -799,15 +692,15 @@ def run_benchmark(
     }
 
 
-def _machine(server: ImapTestServer) -> dict[str, Any]:
-    """Where the figures come from."""
+def _summary(path: Path) -> list[dict[str, Any]]:
+    """The summary of a saved profile by :data:`STAGES` (stage rows without call counts)."""
+    return common.summarise_profile(path, STAGES, stage_calls=False)
+
+
+def _imap_server(server: ImapTestServer) -> str:
+    """The IMAP server the figures come from."""
     kind = str(getattr(server, "kind", "imap"))
-    return {
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "cpus": os.cpu_count(),
-        "imap_server": f"dovecot {dovecot_version()}" if kind == "dovecot" else kind,
-    }
+    return f"dovecot {dovecot_version()}" if kind == "dovecot" else kind
 
 
 # ---------------------------------------------------------------------------------------------
@@ -844,7 +737,7 @@ def format_report(results: dict[str, Any]) -> str:
         _rate_row("raw fetch+parse (imapclient + mail-parser)", raw),
         _rate_row(f"helpdesk ingest, {results['parse_workers']} parse workers", ingest),
         f"{'helpdesk / raw':<46}{'':>10}{results['rate_ratio']:>10.3f}   "
-        f"target >= {results['rate_target']:.2f}: {_verdict(results['rate_target_met'])}",
+        f"target >= {results['rate_target']:.2f}: {common.verdict(results['rate_target_met'])}",
         _rate_row("helpdesk ingest in one process (no workers)", single),
         f"{'one process / raw':<46}{'':>10}{results['single_process_ratio']:>10.3f}",
         "",
@@ -865,7 +758,7 @@ def format_report(results: dict[str, Any]) -> str:
         )
         if phase in TARGET_PHASES:
             met = ratios[phase] <= results["growth_target"]
-            line += f"   target <= {results['growth_target']:.2f}: {_verdict(met)}"
+            line += f"   target <= {results['growth_target']:.2f}: {common.verdict(met)}"
         lines.append(line)
     lines += [
         _pair_row(
@@ -874,13 +767,13 @@ def format_report(results: dict[str, Any]) -> str:
             large["time_rules_sweep_seconds"],
         ),
         "",
-        f"raw runs (s): {_runs(raw['runs_seconds'])}; "
-        f"helpdesk ingest runs (s): {_runs(ingest['runs_seconds'])}; "
-        f"in one process (s): {_runs(single['runs_seconds'])}",
+        f"raw runs (s): {common.format_runs(raw['runs_seconds'], 2)}; "
+        f"helpdesk ingest runs (s): {common.format_runs(ingest['runs_seconds'], 2)}; "
+        f"in one process (s): {common.format_runs(single['runs_seconds'], 2)}",
         *(
             f"cycles into {side['tickets']:,} tickets (s): "
-            f"{_runs([entry['cycle'] for entry in side['rounds_seconds']])}, of which ingest "
-            f"{_runs([entry.get('ingest', 0.0) for entry in side['rounds_seconds']])}; "
+            f"{common.format_runs([entry['cycle'] for entry in side['rounds_seconds']], 2)}, of which ingest "
+            f"{common.format_runs([entry.get('ingest', 0.0) for entry in side['rounds_seconds']], 2)}; "
             f"automatic mail sent: {', '.join(f'{sent:,}' for sent in side['mail_sent_per_round'])}"
             for side in (small, large)
         ),
@@ -889,7 +782,7 @@ def format_report(results: dict[str, Any]) -> str:
         lines += [
             "",
             f"profile of the {name.replace('_', ' ')} ({profile['file']}):",
-            *_profile_lines(profile["rows"]),
+            *common.profile_lines(profile["rows"], name_width=44, seconds_width=8),
         ]
     return "\n".join(lines)
 
@@ -901,36 +794,6 @@ def _pair_row(label: str, small: float, large: float, ratio: float | None = None
 
 def _rate_row(label: str, timing: dict[str, Any]) -> str:
     return f"{label:<46}{timing['best_seconds']:>9.2f}s{timing['rate_per_second']:>10,.0f}"
-
-
-def _verdict(met: bool) -> str:
-    return "met" if met else "MISSED"
-
-
-def _runs(values: Sequence[float]) -> str:
-    return ", ".join(f"{value:.2f}" for value in values)
-
-
-def _profile_lines(rows: list[dict[str, Any]]) -> list[str]:
-    lines = []
-    for row in rows:
-        if row["kind"] == "stage":
-            lines.append(f"  {row['name']:<44}{row['cumulative_seconds']:>8.2f}s {row['share']:>5.0%}")
-        else:
-            lines.append(
-                f"  {row['own_seconds']:>7.2f}s own {row['cumulative_seconds']:>7.2f}s cum "
-                f"{row['calls']:>9,}  {row['name']}"
-            )
-    return lines
-
-
-def write_results(results: dict[str, Any], directory: Path = RESULTS_DIR) -> Path:
-    """Save the results as ``ingest-<timestamp>.json`` in ``directory``."""
-    directory.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.fromisoformat(results["started"]).strftime("%Y%m%dT%H%M%SZ")
-    path = directory / f"ingest-{stamp}.json"
-    path.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    return path
 
 
 # ---------------------------------------------------------------------------------------------
@@ -997,24 +860,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("bench/ingest.py: Dovecot (/usr/sbin/dovecot) is not installed", file=sys.stderr)
         return 2
     began = time.monotonic()
-
-    def progress(text: str) -> None:
-        print(f"[{time.monotonic() - began:6.1f} s] {text}", file=sys.stderr, flush=True)
-
+    progress = common.stderr_progress(began)
     with contextlib.ExitStack() as stack:
-        if args.workdir is not None:
-            workdir = args.workdir
-            workdir.mkdir(parents=True, exist_ok=True)
-        else:
-            workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="hd-bench-")))
+        workdir = stack.enter_context(common.work_directory(args.workdir, "hd-bench-"))
         server = stack.enter_context(DovecotServer())
         sink = stack.enter_context(SmtpSinkProcess())
-        results = run_benchmark(server, sink, options, workdir, progress, profile_dir=RESULTS_DIR)
-    results["command"] = " ".join(["python3", "bench/ingest.py", *(sys.argv[1:] if argv is None else argv)])
-    results["wall_seconds"] = round(time.monotonic() - began, 1)
-    path = write_results(results)
-    print(json.dumps(results, indent=2, ensure_ascii=False) if args.json else format_report(results))
-    progress(f"results written to {path.relative_to(REPO_ROOT)}")
+        results = run_benchmark(server, sink, options, workdir, progress, profile_dir=common.RESULTS_DIR)
+    path = common.finish_run(results, "bench/ingest.py", argv, began, args.json, format_report)
+    progress(f"results written to {path.relative_to(common.REPO_ROOT)}")
     return 0
 
 

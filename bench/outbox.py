@@ -40,18 +40,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import cProfile
 import io
 import json
 import os
-import platform
 import pstats
 import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -63,14 +60,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import aiosmtplib
 
+from bench import common
 from helpdesk.compose import Outbound
 from helpdesk.config import SmtpConfig, shipped_directory
 from helpdesk.outbox import Outbox, SendReport
 from helpdesk.render import SAMPLE_CONTEXTS, Templates
 from helpdesk.smtp import SmtpTransport
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
-RESULTS_DIR = REPO_ROOT / "bench" / "results"
 
 DEFAULT_MESSAGES = 1_000
 DEFAULT_REPEAT = 3
@@ -83,8 +78,6 @@ OWNER = ("Sam Owner", "owner@acme.example")
 LOOPBACK = "127.0.0.1"
 # When every message is sent: a fixed instant, so that every queued item is due.
 NOW = datetime(2026, 3, 3, 10, 0, tzinfo=UTC)
-
-Progress = Callable[[str], None]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -274,13 +267,13 @@ class WaitTimingTransport(SmtpTransport):
 
     async def send(
         self, sender: str, recipients: Sequence[str], raw: bytes, ready: Awaitable[object] | None = None
-    ) -> None:
+    ) -> dict[str, str]:
         if ready is not None and not self.overlap:
             await self._timed(ready)
             ready = None
         elif ready is not None:
             ready = self._timed(ready)
-        await super().send(sender, recipients, raw, ready)
+        return await super().send(sender, recipients, raw, ready)
 
     async def _timed(self, ready: Awaitable[object]) -> None:
         started = time.perf_counter()
@@ -321,41 +314,16 @@ def removal_alone(outbox: Outbox) -> float:
 
 
 @dataclass
-class Timing:
-    """Repeated timings of one way of sending the same messages."""
-
-    messages: int
-    runs: list[float] = field(default_factory=list)
-
-    @property
-    def best(self) -> float:
-        """The fastest run: the one least disturbed by anything else on the machine."""
-        return min(self.runs)
-
-    @property
-    def rate(self) -> float:
-        """Messages per second of the fastest run."""
-        return self.messages / self.best
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "runs_seconds": [round(run, 4) for run in self.runs],
-            "best_seconds": round(self.best, 4),
-            "rate_per_second": round(self.rate, 1),
-        }
-
-
-@dataclass
 class Results:
-    """Everything one benchmark run measured."""
+    """Everything one benchmark run measured: a :class:`Timing` for each way of sending."""
 
     messages: int
     message_bytes: int
-    bare: Timing
-    outbox: Timing
-    serial: Timing
-    fdatasync: Timing
-    removal: Timing
+    bare: common.Timing
+    outbox: common.Timing
+    serial: common.Timing
+    fdatasync: common.Timing
+    removal: common.Timing
     # Per outbox run: seconds DATA waited for the previous delivery's record, in total.
     flush_waits: list[float] = field(default_factory=list)
     delivered: dict[str, int] = field(default_factory=dict)
@@ -377,14 +345,14 @@ class Results:
         return {
             "benchmark": "outbox",
             "started": started.isoformat(timespec="seconds"),
-            "host": {"python": platform.python_version(), "platform": platform.platform()},
+            "host": common.host(),
             "messages": self.messages,
             "average_message_bytes": round(self.message_bytes / self.messages),
-            "bare": self.bare.to_json(),
-            "outbox": self.outbox.to_json(),
-            "outbox_flush_not_overlapped": self.serial.to_json(),
-            "fdatasync_alone": self.fdatasync.to_json(),
-            "queue_file_removal_alone": self.removal.to_json(),
+            "bare": self.bare.to_json(with_messages=False),
+            "outbox": self.outbox.to_json(with_messages=False),
+            "outbox_flush_not_overlapped": self.serial.to_json(with_messages=False),
+            "fdatasync_alone": self.fdatasync.to_json(with_messages=False),
+            "queue_file_removal_alone": self.removal.to_json(with_messages=False),
             "ratio": round(self.ratio, 3),
             "target": RATE_TARGET,
             "target_met": self.ratio >= RATE_TARGET,
@@ -404,7 +372,7 @@ class Results:
 
 def timed(action: Callable[[], object]) -> float:
     """Seconds ``action`` took, after flushing the file system."""
-    os.sync()
+    common.flush_file_system()
     started = time.perf_counter()
     action()
     return time.perf_counter() - started
@@ -418,7 +386,7 @@ def timed_send(outbox: Outbox, transport: SmtpTransport) -> tuple[float, SendRep
 
 
 def run_benchmark(
-    messages: int, repeat: int, workdir: Path, progress: Progress, profile: bool = False
+    messages: int, repeat: int, workdir: Path, progress: common.Progress, profile: bool = False
 ) -> Results:
     """Measure every way of sending ``messages`` messages ``repeat`` times, interleaved."""
     progress(f"rendering {messages:,} messages")
@@ -430,7 +398,7 @@ def run_benchmark(
         envelopes = [(item.sender, list(item.recipients), template.raw(item)) for item in items]
         size = sum(len(raw) for _, _, raw in envelopes)
         log_line = (json.dumps(asdict(items[0]), separators=(",", ":")) + "\n").encode("utf-8")
-        results = Results(messages, size, *(Timing(messages) for _ in range(5)))
+        results = Results(messages, size, *(common.Timing(messages) for _ in range(5)))
         for round_number in range(1, repeat + 1):
             progress(f"round {round_number}/{repeat}: bare aiosmtplib loop")
             results.bare.runs.append(timed(lambda: asyncio.run(send_bare(sink.port, envelopes))))
@@ -513,12 +481,12 @@ def table(results: dict[str, Any]) -> str:
         f"  {'':<36}{'msgs/s':>10}{'µs/msg':>10}   runs (s)",
     ]
     for label, timing, micro in rows:
-        runs = " ".join(f"{run:.3f}" for run in timing["runs_seconds"])
+        runs = common.format_runs(timing["runs_seconds"], 3, separator=" ")
         lines.append(f"  {label:<36}{timing['rate_per_second']:>10,.0f}{micro:>10,.0f}   {runs}")
-    verdict = "met" if results["target_met"] else "NOT met"
+    met = common.verdict(results["target_met"], missed="NOT met")
     lines += [
         "",
-        f"  outbox / bare = {results['ratio']:.0%} (target {results['target']:.0%}: {verdict})",
+        f"  outbox / bare = {results['ratio']:.0%} (target {results['target']:.0%}: {met})",
         f"  delivery record per message: fdatasync {per['fdatasync']:.0f} µs + queue-file removal "
         f"{per['queue_file_removal']:.0f} µs alone; DATA waited {per['data_waited_for_record']:.0f} µs "
         "for it (the rest overlapped MAIL/RCPT)",
@@ -528,15 +496,6 @@ def table(results: dict[str, Any]) -> str:
         lines += ["", "  profile of one outbox run (main thread, by own time):"]
         lines += [f"    {line}" for line in results["profile"]]
     return "\n".join(lines)
-
-
-def write_results(results: dict[str, Any], directory: Path = RESULTS_DIR) -> Path:
-    """Save the results as ``outbox-<timestamp>.json`` in ``directory``."""
-    directory.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.fromisoformat(results["started"]).strftime("%Y%m%dT%H%M%SZ")
-    path = directory / f"outbox-{stamp}.json"
-    path.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    return path
 
 
 # ---------------------------------------------------------------------------------------------
@@ -560,7 +519,7 @@ def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--json", action="store_true", help="print one JSON document instead of the table")
     parser.add_argument("--workdir", type=Path, help="directory for the outboxes (default: a temporary one)")
     parser.add_argument(
-        "--results-dir", type=Path, default=RESULTS_DIR, help="where to write outbox-<timestamp>.json"
+        "--results-dir", type=Path, default=common.RESULTS_DIR, help="where to write outbox-<timestamp>.json"
     )
     parser.add_argument("--serve-sink", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -575,22 +534,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.serve_sink:
         asyncio.run(serve_sink())
         return 0
-    began = time.monotonic()
-
-    def progress(text: str) -> None:
-        print(f"[{time.monotonic() - began:6.1f} s] {text}", file=sys.stderr, flush=True)
-
+    progress = common.stderr_progress(time.monotonic())
     started = datetime.now(UTC)
-    with contextlib.ExitStack() as stack:
-        if args.workdir is not None:
-            workdir = args.workdir
-            workdir.mkdir(parents=True, exist_ok=True)
-        else:
-            workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="helpdesk-bench-")))
+    with common.work_directory(args.workdir, "helpdesk-bench-") as workdir:
         results = run_benchmark(args.messages, args.repeat, workdir, progress, args.profile)
     document = results.to_json(started)
-    path = write_results(document, args.results_dir)
-    print(json.dumps(document, indent=2, ensure_ascii=False) if args.json else table(document))
+    path = common.publish(document, args.json, table, args.results_dir)
     progress(f"results written to {path}")
     return 0
 

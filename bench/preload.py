@@ -6,6 +6,10 @@ benchmark itself, so the store is written directly with
 like the records the daemon writes (names, subjects, history, an
 acknowledgement per ticket, message text of about 500 bytes), committed in
 whole segments, so that segment files are as large as real mail makes them.
+
+The customers (:func:`person_for`), the products and subjects (:data:`PRODUCTS`,
+:data:`SUBJECTS`) and the message text (:func:`message_text`) are public: the rules
+benchmark builds its own stores of tickets from them.
 """
 
 from __future__ import annotations
@@ -39,12 +43,12 @@ _DOMAINS = (
     "web.example", "orange.example", "free.example", "qq.example", "proton.example",
     "fastmail.example", "mail.example",
 )  # fmt: skip
-_PRODUCTS = (
+PRODUCTS = (
     "electric kettle", "desk lamp", "backpack", "throw blanket", "ceramic plant pot",
     "wireless earbuds", "water bottle", "scented candle set", "hiking boots", "bike light set",
     "wall clock", "bath towel set", "coffee grinder", "phone case", "fountain pen",
 )  # fmt: skip
-_SUBJECTS = (
+SUBJECTS = (
     "Where is my order #{order}?", "Refund for order #{order}", "Broken {product} (order #{order})",
     "Question about the {product}", "Change the delivery address of order #{order}",
     "Invoice for order #{order}", "Wrong colour of {product} delivered", "Return of my {product}",
@@ -79,21 +83,23 @@ _ACKNOWLEDGEMENT = (
 
 
 @dataclass(frozen=True)
-class _Person:
+class Person:
+    """A generated customer: address, full name, and the first name a greeting uses."""
+
     email: str
     name: str
     first: str
 
 
-def _person(index: int) -> _Person:
+def person_for(index: int) -> Person:
     """A distinct customer for every index, with a plausible name and address."""
     first = _FIRST_NAMES[index % len(_FIRST_NAMES)]
     last = _LAST_NAMES[(index // len(_FIRST_NAMES)) % len(_LAST_NAMES)]
     local = f"{first}.{last}".lower().encode("ascii", "ignore").decode()
-    return _Person(f"{local}.{index}@{_DOMAINS[index % len(_DOMAINS)]}", f"{first} {last}", first)
+    return Person(f"{local}.{index}@{_DOMAINS[index % len(_DOMAINS)]}", f"{first} {last}", first)
 
 
-def _message_text(rng: random.Random, person: _Person, product: str, order: int, when: datetime) -> str:
+def message_text(rng: random.Random, person: Person, product: str, order: int, when: datetime) -> str:
     """About 500 bytes of customer prose, the size of a typical stored message text."""
     values = {
         "product": product,
@@ -138,7 +144,7 @@ def preload_store(data_dir: Path, tickets: int, *, seed: int = PRELOAD_SEED) -> 
     recent = int(tickets * 0.97)
     store = Store(data_dir)
     for position, owner in enumerate(owners):
-        person = _person(owner)
+        person = person_for(owner)
         created = start + step * position
         if first_ticket[owner] == position:
             # Each customer is saved once, complete, when first seen: customer ids then grow
@@ -170,12 +176,12 @@ def preload_store(data_dir: Path, tickets: int, *, seed: int = PRELOAD_SEED) -> 
 
 
 def _add_ticket(
-    store: Store, rng: random.Random, person: _Person, created: datetime, *, closed: bool, uid: int
+    store: Store, rng: random.Random, person: Person, created: datetime, *, closed: bool, uid: int
 ) -> None:
     """One past ticket with its first message and acknowledgement, as the daemon leaves them."""
     order = 100_000 + uid
-    product = rng.choice(_PRODUCTS)
-    subject = rng.choice(_SUBJECTS).format(order=order, product=product)
+    product = rng.choice(PRODUCTS)
+    subject = rng.choice(SUBJECTS).format(order=order, product=product)
     stamp = iso(created)
     sent = iso(created + timedelta(seconds=1))
     ticket = Ticket(
@@ -216,7 +222,7 @@ def _add_ticket(
         to=[BUSINESS],
         subject=subject,
         date=stamp,
-        text=_message_text(rng, person, product, order, created),
+        text=message_text(rng, person, product, order, created),
         archive_path=f"mail/INBOX/1/{uid}.eml",
         source=f"INBOX/1/{uid}",
     )

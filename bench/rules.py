@@ -58,12 +58,9 @@ import cProfile
 import gc
 import json
 import os
-import platform
-import pstats
 import random
 import shutil
 import sys
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -74,7 +71,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.preload import _PRODUCTS, _SUBJECTS, _message_text, _Person, _person
+from bench import common
+from bench.preload import PRODUCTS, SUBJECTS, Person, message_text, person_for
 from helpdesk.businesstime import BusinessHours
 from helpdesk.config import Config, load_config
 from helpdesk.daemon import Helpdesk
@@ -82,9 +80,6 @@ from helpdesk.outbox import OutboxItem
 from helpdesk.records import Customer, StoredMessage, Ticket, iso
 from helpdesk.store import SEGMENT_SIZE, Store
 from tests.helpers import BUSINESS, write_config
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
-RESULTS_DIR = REPO_ROOT / "bench" / "results"
 
 DEFAULT_TICKETS = 100_000
 DEFAULT_MESSAGES = 2_000
@@ -220,13 +215,6 @@ class Options:
     profile: bool = True
 
 
-Progress = Callable[[str], None]
-
-
-def _quiet(_: str) -> None:
-    """Progress sink that says nothing."""
-
-
 # ---------------------------------------------------------------------------------------------
 # Building the stores.
 # ---------------------------------------------------------------------------------------------
@@ -327,7 +315,7 @@ def build_store(
     store = Store(data_dir)
     seen: set[int] = set()
     for position, (owner, plan) in enumerate(zip(owners, plans, strict=True)):
-        person = _person(owner)
+        person = person_for(owner)
         if owner not in seen:
             seen.add(owner)
             store.save_customer(
@@ -353,7 +341,7 @@ def build_store(
 
 
 def _add_ticket(
-    store: Store, rng: random.Random, person: _Person, plan: _Plan, uid: int, *, acknowledged: bool = True
+    store: Store, rng: random.Random, person: Person, plan: _Plan, uid: int, *, acknowledged: bool = True
 ) -> tuple[Ticket, StoredMessage]:
     """One ticket in the state of ``plan``, with its history and the customer's message.
 
@@ -361,8 +349,8 @@ def _add_ticket(
     """
     email = person.email
     order = 100_000 + uid
-    product = rng.choice(_PRODUCTS)
-    subject = rng.choice(_SUBJECTS).format(order=order, product=product)
+    product = rng.choice(PRODUCTS)
+    subject = rng.choice(SUBJECTS).format(order=order, product=product)
     created, customer_at = iso(plan.created), iso(plan.customer_at)
     ticket = Ticket(
         id=store.new_ticket_id(),
@@ -402,7 +390,7 @@ def _add_ticket(
         to=[BUSINESS],
         subject=subject,
         date=customer_at,
-        text=_message_text(rng, person, product, order, plan.customer_at),
+        text=message_text(rng, person, product, order, plan.customer_at),
         archive_path=f"mail/INBOX/1/{uid}.eml",
         source=f"INBOX/1/{uid}",
     )
@@ -432,14 +420,9 @@ def plans_for(scenario: str, count: int, rng: random.Random, hours: BusinessHour
 SCENARIO_CLOCKS = {"realistic": REALISTIC_NOW, "worst": WORST_NOW}
 
 
-def flush_file_system() -> None:
-    """Write out everything pending, so that no timed run pays for the writes before it."""
-    os.sync()
-
-
 @contextlib.contextmanager
 def opened_store(
-    scenario: str, directory: Path, options: Options, progress: Progress = _quiet
+    scenario: str, directory: Path, options: Options, progress: common.Progress = common.quiet
 ) -> Iterator[tuple[Helpdesk, TickResult]]:
     """Build the store of ``scenario`` and open it as the daemon does, with the clock fixed."""
     now = SCENARIO_CLOCKS[scenario]
@@ -454,7 +437,7 @@ def opened_store(
     # The builder's copy of the store is garbage now: free it before the daemon's is opened.
     del plans
     gc.collect()
-    flush_file_system()
+    common.flush_file_system()
     start = time.perf_counter()
     helpdesk = Helpdesk(config, lambda: now)
     result.open_seconds = time.perf_counter() - start
@@ -488,11 +471,13 @@ def fired_rules(store: Store) -> Counter[str]:
     return Counter(name for doc in store.ticket_documents() for name in doc.get("fired", {}))
 
 
-def measure_ticks(helpdesk: Helpdesk, result: TickResult, repeat: int, progress: Progress = _quiet) -> None:
+def measure_ticks(
+    helpdesk: Helpdesk, result: TickResult, repeat: int, progress: common.Progress = common.quiet
+) -> None:
     """Time the first tick (it fires what is due) and ``repeat`` more at the same clock."""
     dispatcher = helpdesk.dispatcher
     mail_before, fired_before = queue_names(helpdesk), fired_rules(helpdesk.store)
-    flush_file_system()
+    common.flush_file_system()
     start = time.perf_counter()
     result.first_tick_fired = dispatcher.tick()
     result.first_tick_seconds = time.perf_counter() - start
@@ -506,7 +491,7 @@ def measure_ticks(helpdesk: Helpdesk, result: TickResult, repeat: int, progress:
         f"{result.scenario}: first tick {result.first_tick_seconds:.2f} s, "
         f"{result.first_tick_fired:,} rules fired, {sum(result.mail_queued.values()):,} messages queued"
     )
-    flush_file_system()
+    common.flush_file_system()
     for _ in range(repeat):
         start = time.perf_counter()
         fired = dispatcher.tick()
@@ -535,7 +520,7 @@ def add_new_tickets(store: Store, count: int, rng: random.Random, now: datetime,
     ids = []
     for index in range(count):
         known = rng.random() < 0.2
-        person = _person(rng.randrange(customers) if known else first + index)
+        person = person_for(rng.randrange(customers) if known else first + index)
         plan = _Plan("new", "normal", now, now)
         ticket, message = _add_ticket(store, rng, person, plan, first + index, acknowledged=False)
         customer = store.customer(person.email) or Customer(0, person.email, person.name, stamp, stamp)
@@ -588,7 +573,7 @@ def evaluate_rules(helpdesk: Helpdesk, pairs: Sequence[tuple[Ticket, StoredMessa
 
 
 def measure_messages(
-    helpdesk: Helpdesk, count: int, rounds: int, progress: Progress = _quiet
+    helpdesk: Helpdesk, count: int, rounds: int, progress: common.Progress = common.quiet
 ) -> tuple[MessageResult, MessageBatches]:
     """Time the event rules (and their actions) for ``rounds`` batches of ``count`` new messages."""
     dispatcher = helpdesk.dispatcher
@@ -604,7 +589,7 @@ def measure_messages(
         result.matched_by_rule.update(matched)
         del pairs
         before = queue_names(helpdesk)
-        flush_file_system()
+        common.flush_file_system()
         start = time.perf_counter()
         handled = dispatcher.run()
         result.runs.append(time.perf_counter() - start)
@@ -626,7 +611,7 @@ def measure_messages(
 
 # Where the time goes: (label, file suffix, function name). Built-in functions have the file
 # "~" and are found by a part of their name. First for a tick:
-TICK_STAGES = (
+TICK_STAGES: tuple[common.Stage, ...] = (
     ("Dispatcher.tick", "helpdesk/dispatch.py", "tick"),
     ("  Store.ticket_documents (the sweep)", "helpdesk/store.py", "ticket_documents"),
     ("  Rule.admits (status and priority pre-filter)", "helpdesk/rules.py", "admits"),
@@ -642,7 +627,7 @@ TICK_STAGES = (
     ("  Dispatcher._fire", "helpdesk/dispatch.py", "_fire"),
 )
 # Then for the events of new messages.
-MESSAGE_STAGES = (
+MESSAGE_STAGES: tuple[common.Stage, ...] = (
     ("Dispatcher.run", "helpdesk/dispatch.py", "run"),
     ("  Dispatcher._facts", "helpdesk/dispatch.py", "_facts"),
     ("  RuleSet.match (rule evaluation)", "helpdesk/rules.py", "match"),
@@ -663,76 +648,18 @@ MESSAGE_STAGES = (
 )
 
 
-def save_profile(profile: cProfile.Profile, path: Path) -> None:
-    """Write ``profile`` where ``python3 -m pstats`` or snakeviz can open it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    profile.dump_stats(str(path))
-
-
-def summarise_profile(
-    path: Path, stages: Sequence[tuple[str, str, str]], top: int = 15
-) -> list[dict[str, Any]]:
-    """Cumulative time of each of ``stages``, then the functions with most time of their own.
-
-    A recursive function's cumulative time is counted once (cProfile does so for its
-    outermost call), so a stage's figure is the time spent inside it.
-    """
-    stats = pstats.Stats(str(path))
-    raw: dict[tuple[str, int, str], tuple[int, int, float, float, Any]] = stats.stats  # type: ignore[attr-defined]
-    total = max(cumulative for (_, _, _, cumulative, _) in raw.values())
-    rows: list[dict[str, Any]] = []
-    for label, suffix, name in stages:
-        found = [
-            (calls, cumulative)
-            for (where, _, func), (_, calls, _, cumulative, _) in raw.items()
-            if where.endswith(suffix) and (name in func if suffix == "~" else func == name)
-        ]
-        if found:
-            spent = sum(cumulative for _, cumulative in found)
-            rows.append(
-                {
-                    "kind": "stage",
-                    "name": label,
-                    "calls": sum(calls for calls, _ in found),
-                    "cumulative_seconds": round(spent, 3),
-                    "share": round(spent / total, 3),
-                }
-            )
-    ranked = sorted(raw.items(), key=lambda item: item[1][2], reverse=True)[:top]
-    for (where, line, func), (_, calls, own, cumulative, _) in ranked:
-        rows.append(
-            {
-                "kind": "function",
-                "name": f"{_short_path(where)}:{line}({func})",
-                "calls": calls,
-                "own_seconds": round(own, 3),
-                "cumulative_seconds": round(cumulative, 3),
-            }
-        )
-    return rows
-
-
-def _short_path(path: str) -> str:
-    """A source path without the site-packages, standard library or repository prefix."""
-    for marker in ("site-packages/", f"{REPO_ROOT}/", "/lib/python3."):
-        if marker in path:
-            tail = path.split(marker, 1)[1]
-            return tail.split("/", 1)[1] if marker == "/lib/python3." else tail
-    return path
-
-
-def _profiled(run: Callable[[], int], path: Path, stages: Sequence[tuple[str, str, str]]) -> dict[str, Any]:
+def _profiled(run: Callable[[], int], path: Path, stages: Sequence[common.Stage]) -> dict[str, Any]:
     """Call ``run`` under cProfile (which inflates its time), save the profile, summarise it."""
     profile = cProfile.Profile()
     start = time.perf_counter()
     count = profile.runcall(run)
     elapsed = time.perf_counter() - start
-    save_profile(profile, path)
+    common.save_profile(profile, path)
     return {
         "file": str(path),
         "profiled_seconds": round(elapsed, 3),
         "returned": count,
-        "rows": summarise_profile(path, stages),
+        "rows": common.summarise_profile(path, stages),
     }
 
 
@@ -744,7 +671,7 @@ def profile_tick(helpdesk: Helpdesk, path: Path) -> dict[str, Any]:
 def profile_messages(batches: MessageBatches, count: int, path: Path) -> dict[str, Any]:
     """``Dispatcher.run()`` under cProfile for ``count`` more new messages; ``returned``: events."""
     batches.add(count)
-    flush_file_system()
+    common.flush_file_system()
     result = _profiled(batches.helpdesk.dispatcher.run, path, MESSAGE_STAGES)
     result["messages"] = count
     return result
@@ -756,14 +683,14 @@ def profile_messages(batches: MessageBatches, count: int, path: Path) -> dict[st
 
 
 def run_benchmark(
-    options: Options, workdir: Path, progress: Progress = _quiet, profile_dir: Path | None = None
+    options: Options, workdir: Path, progress: common.Progress = common.quiet, profile_dir: Path | None = None
 ) -> dict[str, Any]:
     """Run every measurement in ``workdir``; return JSON-ready results.
 
     Profiles (with ``options.profile``) are saved in ``profile_dir``, else in ``workdir``.
     """
     started = datetime.now(UTC)
-    stamp = started.strftime("%Y%m%dT%H%M%SZ")
+    stamp = common.file_stamp(started)
     profile_dir = profile_dir or workdir
     load = os.getloadavg()
     ticks: dict[str, dict[str, Any]] = {}
@@ -795,12 +722,7 @@ def run_benchmark(
         "benchmark": "rules",
         "started": started.isoformat(timespec="seconds"),
         "options": asdict(options),
-        "machine": {
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-            "cpus": os.cpu_count(),
-            "load_average_at_start": [round(value, 2) for value in load],
-        },
+        "machine": common.machine(load_average_at_start=[round(value, 2) for value in load]),
         "reported": "best run of each repeated measurement (every run is listed)",
         "rules": rules,
         "tick_target_seconds": TICK_TARGET_SECONDS,
@@ -870,7 +792,7 @@ def format_report(results: dict[str, Any]) -> str:
             f"{real['steady_tick']['best_seconds']:.3f} s",
             f"{worst['steady_tick']['best_seconds']:.3f} s",
         )
-        + f"   target < {results['tick_target_seconds']:g} s: {_verdict(results['tick_target_met'])}",
+        + f"   target < {results['tick_target_seconds']:g} s: {common.verdict(results['tick_target_met'])}",
         _row(
             "  per ticket",
             f"{real['steady_tick']['us_per_ticket']:.1f} µs",
@@ -881,24 +803,28 @@ def format_report(results: dict[str, Any]) -> str:
             f"{real['steady_tick']['us_per_rule_evaluation']:.1f} µs",
             f"{worst['steady_tick']['us_per_rule_evaluation']:.1f} µs",
         ),
-        _row("  fired", _runs(real["steady_tick"]["fired"]), _runs(worst["steady_tick"]["fired"])),
+        _row(
+            "  fired",
+            common.format_runs(real["steady_tick"]["fired"], 3),
+            common.format_runs(worst["steady_tick"]["fired"], 3),
+        ),
         "",
         "first tick, fired per rule (realistic): "
         + ", ".join(f"{name} {count:,}" for name, count in real["first_tick"]["fired_by_rule"].items()),
         "first tick, mail queued (realistic): "
         + ", ".join(f"{kind} {count:,}" for kind, count in real["first_tick"]["mail_queued"].items()),
         "steady-state runs (s): realistic "
-        + _runs(real["steady_tick"]["runs_seconds"])
+        + common.format_runs(real["steady_tick"]["runs_seconds"], 3)
         + "; worst case "
-        + _runs(worst["steady_tick"]["runs_seconds"]),
+        + common.format_runs(worst["steady_tick"]["runs_seconds"], 3),
         "",
         f"new messages on the realistic store after its ticks: {message['rounds']} rounds of "
         f"{message['messages_per_round']:,}, each handled by one Dispatcher.run() "
         f"({message['events_handled_per_round'][0]:,} events)",
         f"  {'all (rules, actions, commit)':<42}{message['us_per_message']:>10,.0f} µs/message"
-        f"   runs (s): {_runs(message['run_seconds'])}",
+        f"   runs (s): {common.format_runs(message['run_seconds'], 3)}",
         f"  {'rule evaluation':<42}{message['us_per_message_evaluation']:>10,.1f} µs/message"
-        f"   runs (s): {_runs(message['evaluation_seconds'])}",
+        f"   runs (s): {common.format_runs(message['evaluation_seconds'], 3)}",
         f"  {'actions, event handling, commit':<42}{message['us_per_message_actions']:>10,.0f} µs/message",
         "  matched: " + ", ".join(f"{name} {count:,}" for name, count in message["matched_by_rule"].items()),
         "  mail queued: " + ", ".join(f"{kind} {count:,}" for kind, count in message["mail_queued"].items()),
@@ -913,7 +839,7 @@ def format_report(results: dict[str, Any]) -> str:
             "",
             f"profile of {title} ({profile['profiled_seconds']:.2f} s under the profiler; "
             f"{profile['file']}):",
-            *_profile_lines(profile["rows"]),
+            *common.profile_lines(profile["rows"], name_width=52, seconds_width=7),
         ]
     return "\n".join(lines)
 
@@ -928,39 +854,6 @@ def _urgent(priorities: dict[str, int]) -> int:
 
 def _ms(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f} ms"
-
-
-def _verdict(met: bool) -> str:
-    return "met" if met else "MISSED"
-
-
-def _runs(values: Sequence[float]) -> str:
-    return ", ".join(f"{value:.3f}" if isinstance(value, float) else f"{value}" for value in values)
-
-
-def _profile_lines(rows: list[dict[str, Any]]) -> list[str]:
-    lines = []
-    for row in rows:
-        if row["kind"] == "stage":
-            lines.append(
-                f"  {row['name']:<52}{row['cumulative_seconds']:>7.2f}s {row['share']:>5.0%}"
-                f"{row['calls']:>10,} calls"
-            )
-        else:
-            lines.append(
-                f"  {row['own_seconds']:>7.2f}s own {row['cumulative_seconds']:>7.2f}s cum "
-                f"{row['calls']:>9,}  {row['name']}"
-            )
-    return lines
-
-
-def write_results(results: dict[str, Any], directory: Path = RESULTS_DIR) -> Path:
-    """Save the results as ``rules-<timestamp>.json`` in ``directory``."""
-    directory.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.fromisoformat(results["started"]).strftime("%Y%m%dT%H%M%SZ")
-    path = directory / f"rules-{stamp}.json"
-    path.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    return path
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1012,22 +905,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark from the command line; 0 when it ran (the target is reported, not enforced)."""
     options, args = parse_options(argv)
     began = time.monotonic()
-
-    def progress(text: str) -> None:
-        print(f"[{time.monotonic() - began:6.1f} s] {text}", file=sys.stderr, flush=True)
-
-    with contextlib.ExitStack() as stack:
-        if args.workdir is not None:
-            workdir = args.workdir
-            workdir.mkdir(parents=True, exist_ok=True)
-        else:
-            workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="hd-rules-")))
-        results = run_benchmark(options, workdir, progress, profile_dir=RESULTS_DIR)
-    results["command"] = " ".join(["python3", "bench/rules.py", *(sys.argv[1:] if argv is None else argv)])
-    results["wall_seconds"] = round(time.monotonic() - began, 1)
-    path = write_results(results)
-    print(json.dumps(results, indent=2, ensure_ascii=False) if args.json else format_report(results))
-    progress(f"results written to {path.relative_to(REPO_ROOT)}")
+    progress = common.stderr_progress(began)
+    with common.work_directory(args.workdir, "hd-rules-") as workdir:
+        results = run_benchmark(options, workdir, progress, profile_dir=common.RESULTS_DIR)
+    path = common.finish_run(results, "bench/rules.py", argv, began, args.json, format_report)
+    progress(f"results written to {path.relative_to(common.REPO_ROOT)}")
     return 0
 
 

@@ -9,15 +9,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from bench.ingest import (
-    BASE_PRELOAD,
-    Options,
-    SmtpSinkProcess,
-    format_report,
-    parse_options,
-    run_benchmark,
-    write_results,
-)
+from bench.common import write_results
+from bench.ingest import BASE_PRELOAD, Options, SmtpSinkProcess, format_report, parse_options, run_benchmark
 from bench.preload import preload_store
 from helpdesk.loopback import ImapTestServer
 from helpdesk.store import Store
@@ -95,4 +88,5 @@ def test_benchmark_runs_end_to_end_with_sane_results(imap_server: ImapTestServer
     report = format_report(results)
     assert "helpdesk / raw" in report and "2,000" in report
     path = write_results(results, tmp_path / "results")
+    assert path.name.startswith("ingest-")
     assert json.loads(path.read_text(encoding="utf-8"))["corpus"] == corpus

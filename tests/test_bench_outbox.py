@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from bench import outbox as bench
+from bench.common import write_results
 from helpdesk.compose import compose
 
 MESSAGES = 50
@@ -54,7 +55,7 @@ def test_small_run_sends_and_records_every_message(tmp_path: Path) -> None:
     assert len(document["flush_wait_seconds_per_run"]) == 1
     assert any("outbox" in step for step in steps)
 
-    path = bench.write_results(document, tmp_path / "results")
+    path = write_results(document, tmp_path / "results")
     assert path.name.startswith("outbox-") and json.loads(path.read_text(encoding="utf-8")) == document
     assert "outbox / bare" in bench.table(document)
 

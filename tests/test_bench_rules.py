@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from bench.rules import Options, format_report, run_benchmark, write_results
+from bench.common import write_results
+from bench.rules import Options, format_report, run_benchmark
 
 TICKETS = 500
 MESSAGES = 20
