@@ -28,7 +28,7 @@ It starts a private Dovecot (``tests/dovecot.py``) and an SMTP sink in a process
 3. **Growth**: complete daemon cycles (``Helpdesk.cycle()``: ingest, the actions of the new
    events, the time rules when due, SMTP delivery) of 1,000 new messages into a store that
    already holds 1,000 tickets and into one that holds ``--preload`` tickets, with the time of
-   each phase. The stores are built directly through the :class:`helpdesk.store.Store` API
+   each phase. The stores are built directly through the :class:`helpdesk.store.store.Store` API
    (``bench/preload.py``) with records shaped like those the daemon writes, not by ingesting
    mail. Opening a store and the first cycle after it (in which the time rules catch up on
    the preloaded tickets) are start-up costs, timed apart. The time rules sweep every ticket
@@ -73,11 +73,12 @@ from bench import common
 from bench.preload import preload_store
 from helpdesk.config import Config, default_workers, load_config
 from helpdesk.daemon import Helpdesk
-from helpdesk.dispatch import Dispatcher
-from helpdesk.fetch import Mailbox
-from helpdesk.ingest import IngestReport
-from helpdesk.loopback import LOOPBACK, ImapMailbox, ImapTestServer
-from helpdesk.store import Store
+from helpdesk.demo.imapserver import ImapMailbox, ImapTestServer
+from helpdesk.demo.processes import LOOPBACK
+from helpdesk.intake.fetch import Mailbox
+from helpdesk.intake.ingest import IngestReport
+from helpdesk.policy.dispatch import Dispatcher
+from helpdesk.store.store import Store
 from tests.corpus import generate_corpus
 from tests.dovecot import DovecotServer, dovecot_available, dovecot_version
 from tests.helpers import write_config
@@ -597,18 +598,18 @@ def measure_growth(
 
 # Where helpdesk's time goes, by stage: (label, file suffix, function name).
 STAGES: tuple[common.Stage, ...] = (
-    ("IMAP fetch", "helpdesk/fetch.py", "fetch"),
-    ("archive write", "helpdesk/archive.py", "store"),
-    ("archive flush (syncfs)", "helpdesk/archive.py", "sync"),
-    ("parse (helpdesk.message)", "helpdesk/message.py", "parse_message"),
+    ("IMAP fetch", "helpdesk/intake/fetch.py", "fetch"),
+    ("archive write", "helpdesk/intake/archive.py", "store"),
+    ("archive flush (syncfs)", "helpdesk/intake/archive.py", "sync"),
+    ("parse (helpdesk.message)", "helpdesk/intake/message.py", "parse_message"),
     ("  mail-parser, within parse", "mailparser/core.py", "parse_from_bytes"),
-    ("thread", "helpdesk/threads.py", "find_ticket"),
-    ("record ticket/message/customer", "helpdesk/ingest.py", "_record"),
-    ("store commit", "helpdesk/store.py", "commit"),
+    ("thread", "helpdesk/intake/threads.py", "find_ticket"),
+    ("record ticket/message/customer", "helpdesk/intake/ingest.py", "_record"),
+    ("store commit", "helpdesk/store/store.py", "commit"),
     ("copy.deepcopy, anywhere", "copy.py", "deepcopy"),
-    ("actions (events to outbox)", "helpdesk/dispatch.py", "run"),
-    ("  template rendering, anywhere", "helpdesk/render.py", "render"),
-    ("  outbox enqueue, within actions", "helpdesk/outbox.py", "enqueue"),
+    ("actions (events to outbox)", "helpdesk/policy/dispatch.py", "run"),
+    ("  template rendering, anywhere", "helpdesk/outbound/render.py", "render"),
+    ("  outbox enqueue, within actions", "helpdesk/outbound/outbox.py", "enqueue"),
     ("time rules", "helpdesk/daemon.py", "tick"),
     ("SMTP delivery", "helpdesk/daemon.py", "send_outbox"),
 )

@@ -10,13 +10,13 @@ An aiosmtpd sink runs in a child process (this file with ``--serve-sink``): it r
 message and counts it, nothing more. ``--messages`` realistic messages are rendered from the
 shipped templates (acknowledgements, owner notifications and relayed replies: text and HTML
 parts, Reply-To tokens, threading headers; about 6 KB each) and committed to a fresh
-:class:`helpdesk.outbox.Outbox` in a temporary data directory. Then, in each of ``--repeat``
+:class:`helpdesk.outbound.outbox.Outbox` in a temporary data directory. Then, in each of ``--repeat``
 rounds, the same messages go to the sink four ways:
 
 1. **bare** — the limit: one ``aiosmtplib.SMTP`` connection, ``sendmail`` of the very same
    bytes and envelopes, one after the other. Nothing is read or written locally.
 2. **outbox** — what the daemon does: ``Outbox.send_due`` with one
-   :class:`helpdesk.smtp.SmtpTransport`. For each message it reads the queued bytes, sends
+   :class:`helpdesk.outbound.smtp.SmtpTransport`. For each message it reads the queued bytes, sends
    them and records the delivery (one ``sent.log`` line and fdatasync, then the queue files
    are removed). The flush runs in a worker thread while the next message's MAIL and RCPT are
    on the wire, and must be done before that message's DATA.
@@ -61,11 +61,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import aiosmtplib
 
 from bench import common
-from helpdesk.compose import Outbound
 from helpdesk.config import SmtpConfig, shipped_directory
-from helpdesk.outbox import Outbox, SendReport
-from helpdesk.render import SAMPLE_CONTEXTS, Templates
-from helpdesk.smtp import SmtpTransport
+from helpdesk.outbound.compose import Outbound
+from helpdesk.outbound.outbox import Outbox, SendReport
+from helpdesk.outbound.render import SAMPLE_CONTEXTS, Templates
+from helpdesk.outbound.smtp import SmtpTransport
 
 DEFAULT_MESSAGES = 1_000
 DEFAULT_REPEAT = 3

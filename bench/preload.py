@@ -2,7 +2,7 @@
 
 Ingesting 100,000 messages to get a large store would take longer than the
 benchmark itself, so the store is written directly with
-:class:`helpdesk.store.Store`: tickets, their messages and customers shaped
+:class:`helpdesk.store.store.Store`: tickets, their messages and customers shaped
 like the records the daemon writes (names, subjects, history, an
 acknowledgement per ticket, message text of about 500 bytes), committed in
 whole segments, so that segment files are as large as real mail makes them.
@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from helpdesk.records import Customer, StoredMessage, Ticket, iso
-from helpdesk.store import SEGMENT_SIZE, Store
+from helpdesk.store.records import Customer, StoredMessage, Ticket, iso
+from helpdesk.store.store import SEGMENT_SIZE, Store
 from tests.helpers import BUSINESS
 
 PRELOAD_SEED = 4_242

@@ -8,7 +8,7 @@ Run from the repository root::
 
 No mail server is needed: the daemon's time rules and event rules only queue mail in the
 outbox, and the outbox is on disk. Each store is built directly through the
-:class:`helpdesk.store.Store` API (committed one segment at a time, as
+:class:`helpdesk.store.store.Store` API (committed one segment at a time, as
 ``bench/preload.py`` does), then opened the way the daemon opens it, by
 ``Helpdesk(config, clock)`` with the shipped default rules and templates and an injected
 clock. Measured:
@@ -76,13 +76,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import common
 from bench.preload import PRODUCTS, SUBJECTS, Person, message_text, person_for
-from helpdesk.businesstime import BusinessHours
 from helpdesk.config import Config, load_config
 from helpdesk.daemon import Helpdesk
-from helpdesk.dispatch import MAX_FIRINGS_PER_TICK
-from helpdesk.outbox import OutboxItem
-from helpdesk.records import Customer, StoredMessage, Ticket, iso
-from helpdesk.store import SEGMENT_SIZE, Store
+from helpdesk.outbound.outbox import OutboxItem
+from helpdesk.policy.businesstime import BusinessHours
+from helpdesk.policy.dispatch import MAX_FIRINGS_PER_TICK
+from helpdesk.store.records import Customer, StoredMessage, Ticket, iso
+from helpdesk.store.store import SEGMENT_SIZE, Store
 from tests.helpers import BUSINESS, write_config
 
 DEFAULT_TICKETS = 100_000
@@ -632,39 +632,39 @@ def measure_messages(
 # Where the time goes: (label, file suffix, function name). Built-in functions have the file
 # "~" and are found by a part of their name. First for a tick:
 TICK_STAGES: tuple[common.Stage, ...] = (
-    ("Dispatcher.tick", "helpdesk/dispatch.py", "tick"),
-    ("  Store.ticket_documents (the sweep)", "helpdesk/store.py", "ticket_documents"),
-    ("  Rule.admits (status and priority pre-filter)", "helpdesk/rules.py", "admits"),
-    ("  Rule.window (anchors of timed rules)", "helpdesk/rules.py", "window"),
-    ("  Rule.timed", "helpdesk/rules.py", "timed"),
-    ("  Rule.needs_customer", "helpdesk/rules.py", "needs_customer"),
-    ("  Dispatcher._facts (per ticket and candidate rule)", "helpdesk/dispatch.py", "_facts"),
-    ("  RuleSet.match (the conditions)", "helpdesk/rules.py", "match"),
-    ("    BusinessHours.elapsed", "helpdesk/businesstime.py", "elapsed"),
-    ("    _unanswered_since (anchor)", "helpdesk/rules.py", "_unanswered_since"),
+    ("Dispatcher.tick", "helpdesk/policy/dispatch.py", "tick"),
+    ("  Store.ticket_documents (the sweep)", "helpdesk/store/store.py", "ticket_documents"),
+    ("  Rule.admits (status and priority pre-filter)", "helpdesk/policy/rules.py", "admits"),
+    ("  Rule.window (anchors of timed rules)", "helpdesk/policy/rules.py", "window"),
+    ("  Rule.timed", "helpdesk/policy/rules.py", "timed"),
+    ("  Rule.needs_customer", "helpdesk/policy/rules.py", "needs_customer"),
+    ("  Dispatcher._facts (per ticket and candidate rule)", "helpdesk/policy/dispatch.py", "_facts"),
+    ("  RuleSet.match (the conditions)", "helpdesk/policy/rules.py", "match"),
+    ("    BusinessHours.elapsed", "helpdesk/policy/businesstime.py", "elapsed"),
+    ("    _unanswered_since (anchor)", "helpdesk/policy/rules.py", "_unanswered_since"),
     ("    datetime.fromisoformat, anywhere", "~", "fromisoformat"),
-    ("  records.iso, anywhere", "helpdesk/records.py", "iso"),
-    ("  Dispatcher._fire", "helpdesk/dispatch.py", "_fire"),
+    ("  records.iso, anywhere", "helpdesk/store/records.py", "iso"),
+    ("  Dispatcher._fire", "helpdesk/policy/dispatch.py", "_fire"),
 )
 # Then for the events of new messages.
 MESSAGE_STAGES: tuple[common.Stage, ...] = (
-    ("Dispatcher.run", "helpdesk/dispatch.py", "run"),
-    ("  Dispatcher._facts", "helpdesk/dispatch.py", "_facts"),
-    ("  RuleSet.match (rule evaluation)", "helpdesk/rules.py", "match"),
-    ("  Dispatcher._fire (the actions)", "helpdesk/dispatch.py", "_fire"),
-    ("    Dispatcher.response_promise", "helpdesk/dispatch.py", "response_promise"),
-    ("    Templates.render", "helpdesk/render.py", "render"),
-    ("    Outbox.enqueue", "helpdesk/outbox.py", "enqueue"),
-    ("      compose (email.message to bytes)", "helpdesk/compose.py", "compose"),
-    ("    atomic_write, anywhere", "helpdesk/durable.py", "atomic_write"),
+    ("Dispatcher.run", "helpdesk/policy/dispatch.py", "run"),
+    ("  Dispatcher._facts", "helpdesk/policy/dispatch.py", "_facts"),
+    ("  RuleSet.match (rule evaluation)", "helpdesk/policy/rules.py", "match"),
+    ("  Dispatcher._fire (the actions)", "helpdesk/policy/dispatch.py", "_fire"),
+    ("    Dispatcher.response_promise", "helpdesk/policy/dispatch.py", "response_promise"),
+    ("    Templates.render", "helpdesk/outbound/render.py", "render"),
+    ("    Outbox.enqueue", "helpdesk/outbound/outbox.py", "enqueue"),
+    ("      compose (email.message to bytes)", "helpdesk/outbound/compose.py", "compose"),
+    ("    atomic_write, anywhere", "helpdesk/store/durable.py", "atomic_write"),
     ("      os.fsync, anywhere", "~", "posix.fsync"),
-    ("  Store.ticket, anywhere", "helpdesk/store.py", "ticket"),
-    ("  Store.messages, anywhere", "helpdesk/store.py", "messages"),
-    ("  records to_doc, anywhere", "helpdesk/records.py", "to_doc"),
+    ("  Store.ticket, anywhere", "helpdesk/store/store.py", "ticket"),
+    ("  Store.messages, anywhere", "helpdesk/store/store.py", "messages"),
+    ("  records to_doc, anywhere", "helpdesk/store/records.py", "to_doc"),
     ("  copy.deepcopy, anywhere", "copy.py", "deepcopy"),
-    ("  Store.pending_events", "helpdesk/store.py", "pending_events"),
-    ("  Store.events_done", "helpdesk/store.py", "events_done"),
-    ("  Store.commit", "helpdesk/store.py", "commit"),
+    ("  Store.pending_events", "helpdesk/store/store.py", "pending_events"),
+    ("  Store.events_done", "helpdesk/store/store.py", "events_done"),
+    ("  Store.commit", "helpdesk/store/store.py", "commit"),
 )
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
-from helpdesk.loopback import LOOPBACK, free_port
+from helpdesk.demo.processes import LOOPBACK, free_port
 
 START_ATTEMPTS = 3
 

@@ -17,8 +17,8 @@ from typing import Any
 from helpdesk import __version__
 from helpdesk.config import Config, config_path, load_config
 from helpdesk.errors import HelpdeskError, MessageRejected, UsageError
-from helpdesk.records import STATUSES, Ticket
-from helpdesk.store import DataDirectoryLock, Store
+from helpdesk.store.records import STATUSES, Ticket
+from helpdesk.store.store import DataDirectoryLock, Store
 
 log = logging.getLogger("helpdesk")
 
@@ -71,8 +71,8 @@ def cmd_check(config: Config, args: argparse.Namespace) -> int:
     print(f"templates {config.templates_path}: ok")
     print(f"rules {config.rules_path}: {len(rules.rules)} rule(s) ok")
     if args.connect:
-        from helpdesk.fetch import Mailbox
-        from helpdesk.smtp import probe
+        from helpdesk.intake.fetch import Mailbox
+        from helpdesk.outbound.smtp import probe
 
         mailbox = Mailbox(config.imap, timeout=15)
         mailbox.connect()
@@ -128,7 +128,7 @@ def cmd_show(config: Config, args: argparse.Namespace) -> int:
 
 
 def cmd_parse(args: argparse.Namespace) -> int:
-    from helpdesk.message import parse_message
+    from helpdesk.intake.message import parse_message
 
     raw = _read_file(args.message)
     try:
@@ -155,7 +155,7 @@ def cmd_parse(args: argparse.Namespace) -> int:
 
 
 def cmd_quarantine(config: Config, args: argparse.Namespace) -> int:
-    from helpdesk.quarantine import Quarantine
+    from helpdesk.intake.quarantine import Quarantine
 
     quarantine = Quarantine(config.storage_path)
     if args.action == "list":
@@ -192,7 +192,7 @@ def cmd_quarantine(config: Config, args: argparse.Namespace) -> int:
 
 
 def cmd_status(config: Config, args: argparse.Namespace) -> int:
-    from helpdesk.quarantine import Quarantine
+    from helpdesk.intake.quarantine import Quarantine
 
     store = _read_store(config)
     running = DataDirectoryLock(config.storage_path).held_by_other()
@@ -236,7 +236,7 @@ def cmd_rules(config: Config, args: argparse.Namespace) -> int:
         return 0
     if args.message is None:
         raise UsageError("rules explain needs MESSAGE.eml")
-    from helpdesk.explain import explain
+    from helpdesk.policy.explain import explain
 
     raw = _read_file(args.message)
     for line in explain(config, rules, hours, raw, args.ticket):
@@ -252,9 +252,9 @@ def _read_file(name: str) -> bytes:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from helpdesk.demo import run_demo
+    from helpdesk.demo.tour import run_demo
 
-    return run_demo(serve=args.serve)
+    return run_demo(main, serve=args.serve)
 
 
 def build_parser() -> argparse.ArgumentParser:

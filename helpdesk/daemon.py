@@ -20,24 +20,25 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from types import FrameType
 
-from helpdesk.actions import Actions
-from helpdesk.archive import MailArchive
-from helpdesk.businesstime import BusinessHours, BusinessTimeError
 from helpdesk.config import Config
-from helpdesk.dispatch import Dispatcher
-from helpdesk.durable import atomic_write
 from helpdesk.errors import ConfigError, ConnectionFailed, HelpdeskError, StoreError
-from helpdesk.fetch import NETWORK_ERRORS, Mailbox, describe
-from helpdesk.ingest import Clock, Ingestor, IngestReport
-from helpdesk.outbox import Outbox, SendReport
-from helpdesk.parsepool import ParsePool
-from helpdesk.quarantine import Quarantine
-from helpdesk.records import FolderState, utc_now
-from helpdesk.render import Templates
-from helpdesk.rules import RuleSet, load_rules
-from helpdesk.smtp import SmtpTransport
-from helpdesk.store import DataDirectoryLock, Store
-from helpdesk.tokens import ReplyTokens, load_secret
+from helpdesk.intake.archive import MailArchive
+from helpdesk.intake.fetch import NETWORK_ERRORS, Mailbox
+from helpdesk.intake.ingest import Clock, Ingestor, IngestReport
+from helpdesk.intake.parsepool import ParsePool
+from helpdesk.intake.quarantine import Quarantine
+from helpdesk.network import describe
+from helpdesk.outbound.outbox import Outbox, SendReport
+from helpdesk.outbound.render import Templates
+from helpdesk.outbound.smtp import SmtpTransport
+from helpdesk.owner.tokens import ReplyTokens, load_secret
+from helpdesk.policy.actions import Actions
+from helpdesk.policy.businesstime import BusinessHours, BusinessTimeError
+from helpdesk.policy.dispatch import Dispatcher
+from helpdesk.policy.rules import RuleSet, load_rules
+from helpdesk.store.durable import atomic_write
+from helpdesk.store.records import FolderState, utc_now
+from helpdesk.store.store import DataDirectoryLock, Store
 
 log = logging.getLogger(__name__)
 

@@ -53,7 +53,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
-from helpdesk.loopback import ImapMailbox, terminate
+from helpdesk.demo.imapserver import ImapMailbox
+from helpdesk.demo.processes import terminate
 
 STYLES = ("polite", "rude", "amnesiac")
 PASSWORD_VARIABLE = "AUTORESPONDER_IMAP_PASSWORD"
@@ -179,7 +180,7 @@ class AutoResponder:
 
     ``hostname`` and ``port`` make it usable wherever a test passes an SMTP
     sink (``tests.helpers.write_config``); :attr:`messages` has every
-    delivery in arrival order, like :attr:`helpdesk.loopback.SmtpSink.messages`.
+    delivery in arrival order, like :attr:`helpdesk.demo.smtpsink.SmtpSink.messages`.
     """
 
     hostname = "127.0.0.1"

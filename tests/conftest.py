@@ -7,7 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from helpdesk.loopback import ImapMailbox, ImapTestServer, PymapServer, SmtpSink
+from helpdesk.demo.imapserver import ImapMailbox, ImapTestServer, PymapServer
+from helpdesk.demo.smtpsink import SmtpSink
 from tests.dovecot import DOVECOT_BINARY, DovecotServer, dovecot_available, dovecot_version
 
 # ===========================================================================

@@ -40,7 +40,8 @@ from typing import Self
 
 from imapclient.exceptions import LoginError
 
-from helpdesk.loopback import LOOPBACK, AccountHelpers, ImapMailbox, free_port, terminate, wait_for_port
+from helpdesk.demo.imapserver import AccountHelpers, ImapMailbox
+from helpdesk.demo.processes import LOOPBACK, free_port, terminate, wait_for_port
 
 # The Dovecot binary; HELPDESK_TEST_DOVECOT overrides it (point it at a
 # missing file to run the suite against pymap instead).

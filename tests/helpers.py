@@ -11,8 +11,8 @@ from typing import Any
 
 from helpdesk.config import Config, load_config
 from helpdesk.daemon import Daemon
-from helpdesk.ingest import IngestReport
-from helpdesk.store import Store
+from helpdesk.intake.ingest import IngestReport
+from helpdesk.store.store import Store
 
 BUSINESS = "support@acme.example"
 OWNER = "owner@acme.example"

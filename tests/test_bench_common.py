@@ -66,7 +66,7 @@ def test_profile_summary_finds_stages_and_ranks_functions(tmp_path: Path) -> Non
     stages = (
         ("the work", "tests/test_bench_common.py", "_work"),
         ("  str length, a built-in", "~", "len"),
-        ("not called", "helpdesk/store.py", "commit"),
+        ("not called", "helpdesk/store/store.py", "commit"),
     )
     rows = summarise_profile(path, stages, top=100)
     found = {row["name"]: row for row in rows if row["kind"] == "stage"}
@@ -93,14 +93,14 @@ def test_profile_lines_show_calls_only_where_a_stage_has_them() -> None:
     stage = {"kind": "stage", "name": "parse", "cumulative_seconds": 1.5, "share": 0.25}
     function = {
         "kind": "function",
-        "name": "helpdesk/message.py:10(parse_message)",
+        "name": "helpdesk/intake/message.py:10(parse_message)",
         "calls": 2_000,
         "own_seconds": 0.75,
         "cumulative_seconds": 1.5,
     }
     assert profile_lines([stage, function], name_width=10, seconds_width=8) == [
         "  parse         1.50s   25%",
-        "     0.75s own    1.50s cum     2,000  helpdesk/message.py:10(parse_message)",
+        "     0.75s own    1.50s cum     2,000  helpdesk/intake/message.py:10(parse_message)",
     ]
     assert profile_lines([{**stage, "calls": 3}], name_width=6, seconds_width=7) == [
         "  parse    1.50s   25%         3 calls"
@@ -108,7 +108,7 @@ def test_profile_lines_show_calls_only_where_a_stage_has_them() -> None:
 
 
 def test_short_path_drops_the_install_prefixes() -> None:
-    assert short_path(f"{REPO_ROOT}/helpdesk/store.py") == "helpdesk/store.py"
+    assert short_path(f"{REPO_ROOT}/helpdesk/store/store.py") == "helpdesk/store/store.py"
     assert short_path("/usr/lib/python3.11/site-packages/jinja2/lexer.py") == "jinja2/lexer.py"
     assert short_path("/usr/lib/python3.11/email/message.py") == "email/message.py"
     assert short_path("~") == "~"

@@ -12,8 +12,8 @@ from pathlib import Path
 from bench.common import write_results
 from bench.ingest import BASE_PRELOAD, Options, SmtpSinkProcess, format_report, parse_options, run_benchmark
 from bench.preload import preload_store
-from helpdesk.loopback import ImapTestServer
-from helpdesk.store import Store
+from helpdesk.demo.imapserver import ImapTestServer
+from helpdesk.store.store import Store
 
 
 def test_preloaded_store_is_complete_and_consistent(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from bench import outbox as bench
 from bench.common import write_results
-from helpdesk.compose import compose
+from helpdesk.outbound.compose import compose
 
 MESSAGES = 50
 

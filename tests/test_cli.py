@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from helpdesk.loopback import free_port
+from helpdesk.demo.processes import free_port
 from tests.corpus import customer_mail
 from tests.helpers import helpdesk, write_config
 

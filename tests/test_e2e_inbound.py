@@ -20,9 +20,9 @@ import pytest
 
 from helpdesk.config import load_config
 from helpdesk.daemon import Daemon, Helpdesk
-from helpdesk.fetch import Mailbox
-from helpdesk.ingest import IngestReport
-from helpdesk.store import Store
+from helpdesk.intake.fetch import Mailbox
+from helpdesk.intake.ingest import IngestReport
+from helpdesk.store.store import Store
 from tests.corpus import customer_mail, generate_corpus
 from tests.helpers import BUSINESS, daemon_process, helpdesk, open_store, run_once, write_config
 from tests.malformed import malformed_messages

@@ -17,8 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from helpdesk.actions import AUTOMATIC_LIMIT
-from helpdesk.loopback import ImapMailbox, SmtpSink
+from helpdesk.demo.imapserver import ImapMailbox
+from helpdesk.demo.smtpsink import SmtpSink
+from helpdesk.policy.actions import AUTOMATIC_LIMIT
 from tests.autoresponder import AutoResponder
 from tests.corpus import customer_mail
 from tests.helpers import BUSINESS, OWNER

@@ -28,7 +28,8 @@ from pathlib import Path
 
 import pytest
 
-from helpdesk.loopback import ImapMailbox, SmtpSink
+from helpdesk.demo.imapserver import ImapMailbox
+from helpdesk.demo.smtpsink import SmtpSink
 from tests.corpus import customer_mail
 from tests.helpers import BUSINESS, OWNER
 from tests.test_e2e_outbound import Harness, bare, parse, text_of

@@ -17,8 +17,9 @@ import pytest
 
 from helpdesk.config import load_config
 from helpdesk.daemon import Helpdesk
-from helpdesk.fetch import Mailbox
-from helpdesk.loopback import SmtpSink, free_port
+from helpdesk.demo.processes import free_port
+from helpdesk.demo.smtpsink import SmtpSink
+from helpdesk.intake.fetch import Mailbox
 from tests.corpus import customer_mail
 from tests.helpers import BUSINESS, OWNER, write_config
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from helpdesk.store import Store
+from helpdesk.store.store import Store
 from tests.corpus import customer_mail
 from tests.helpers import OWNER
 from tests.test_e2e_outbound import Harness, owner_reply, text_of

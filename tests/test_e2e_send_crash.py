@@ -28,8 +28,9 @@ from typing import Any, Self
 import pytest
 from aiosmtpd.controller import Controller
 
-from helpdesk.loopback import ImapMailbox, free_port
-from helpdesk.outbox import Outbox
+from helpdesk.demo.imapserver import ImapMailbox
+from helpdesk.demo.processes import free_port
+from helpdesk.outbound.outbox import Outbox
 from tests.corpus import customer_mail
 from tests.helpers import BUSINESS, daemon_process, write_config
 

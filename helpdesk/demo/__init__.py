@@ -1,0 +1,1 @@
+"""Loopback servers and the scripted tour of ``helpdesk demo``."""

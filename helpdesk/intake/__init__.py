@@ -1,0 +1,1 @@
+"""Mail coming in: fetch, archive, parse, classify, thread, record."""

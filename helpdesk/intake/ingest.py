@@ -1,0 +1,332 @@
+"""Ingestion: from raw fetched bytes to ticket records, exactly once.
+
+For each batch the order is fixed, because it is what makes ingestion safe
+against a crash at any point:
+
+1. archive every raw message (one file system flush for the whole batch);
+2. parse the batch (in worker processes when it is large, see
+   :mod:`helpdesk.intake.parsepool`), then classify, thread and record each message
+   in order; a message that cannot be processed goes to quarantine with its
+   reason;
+3. move the folder's saved UID past the batch and commit the store — records
+   and UID change together in one atomic commit.
+
+A crash before step 3 leaves the UID where it was, so the batch is fetched
+again; the store deduplicates on the message's source (folder, UIDVALIDITY,
+UID) and on its Message-ID, so nothing is recorded twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from helpdesk.config import Config
+from helpdesk.errors import MessageRejected, OwnerMailRejected
+from helpdesk.intake.archive import MailArchive, MailSource
+from helpdesk.intake.fetch import FetchedMessage
+from helpdesk.intake.message import InboundMessage
+from helpdesk.intake.parsepool import ParsePool, ParseResult, parse_or_reject
+from helpdesk.intake.quarantine import Quarantine
+from helpdesk.intake.threads import base_subject, find_ticket, recipients
+from helpdesk.outbound.compose import new_message_id
+from helpdesk.owner.authentication import OWNER_PURPOSE, OwnerRejected, authenticate
+from helpdesk.owner.commands import plan_reply
+from helpdesk.owner.tokens import ReplyTokens
+from helpdesk.store.records import Customer, FolderState, StoredMessage, Ticket, iso
+from helpdesk.store.store import Store
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+
+@dataclass
+class IngestReport:
+    """What one batch (or one replay) did."""
+
+    tickets_created: int = 0
+    messages_recorded: int = 0
+    duplicates: int = 0
+    skipped: int = 0
+    quarantined: int = 0
+
+    def add(self, other: IngestReport) -> None:
+        """Fold another report into this one."""
+        self.tickets_created += other.tickets_created
+        self.messages_recorded += other.messages_recorded
+        self.duplicates += other.duplicates
+        self.skipped += other.skipped
+        self.quarantined += other.quarantined
+
+
+class Ingestor:
+    """Turns raw inbound messages into tickets, messages and customers."""
+
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        archive: MailArchive,
+        quarantine: Quarantine,
+        tokens: ReplyTokens,
+        clock: Clock,
+        parser: ParsePool | None = None,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.archive = archive
+        self.quarantine = quarantine
+        self.tokens = tokens
+        self.clock = clock
+        self.parser = parser or ParsePool(workers=0)
+
+    def ingest_batch(self, folder: str, uidvalidity: int, batch: list[FetchedMessage]) -> IngestReport:
+        """Archive, record and commit one fetched batch (see the module docstring)."""
+        report = IngestReport()
+        fresh: list[tuple[MailSource, bytes, str]] = []
+        for fetched in batch:
+            source = MailSource(folder, uidvalidity, fetched.uid)
+            if self.store.has_source(source.key):
+                report.duplicates += 1
+                continue
+            path = self.archive.store(source, fetched.raw)
+            fresh.append((source, fetched.raw, self.archive.relative(path)))
+        self.archive.sync()
+        parsed = self.parser.parse([raw for _, raw, _ in fresh])
+        for (source, raw, archive_path), result in zip(fresh, parsed, strict=True):
+            report.add(self._process(raw, source.key, archive_path, result))
+        if batch:
+            last_uid = max(fetched.uid for fetched in batch)
+            self.store.set_folder_state(FolderState(folder, uidvalidity, last_uid))
+        self.store.commit()
+        return report
+
+    def ingest_local(self, raw: bytes) -> IngestReport:
+        """Ingest a message that did not come from IMAP (a quarantine replay)."""
+        path = self.archive.store_local(raw)
+        report = self._process(raw, None, self.archive.relative(path), parse_or_reject(raw))
+        self.store.commit()
+        return report
+
+    def _process(
+        self, raw: bytes, source: str | None, archive_path: str, parsed: ParseResult
+    ) -> IngestReport:
+        """Record one archived, parsed message; quarantine it if that fails. Never raises."""
+        try:
+            if isinstance(parsed, MessageRejected):
+                raise parsed
+            return self._record(parsed, source, archive_path)
+        except OwnerMailRejected as exc:
+            entry = self.quarantine.add(raw, exc.reason, source)
+            log.warning("quarantined %s (%s): %s", entry.id, source or "local", exc.reason)
+            self.store.add_event(
+                "owner.rejected", None, quarantine_id=entry.id, reason=exc.reason,
+                sender=exc.sender, subject=exc.subject,
+            )
+            return IngestReport(quarantined=1)
+        except MessageRejected as exc:
+            reason = exc.reason
+        except Exception as exc:  # A bad message must never stop the daemon.
+            log.exception("unexpected error processing %s", source or archive_path)
+            reason = f"internal error: {type(exc).__name__}: {exc}"
+        entry = self.quarantine.add(raw, reason, source)
+        log.warning("quarantined %s (%s): %s", entry.id, source or "local", reason)
+        return IngestReport(quarantined=1)
+
+    def _record(self, message: InboundMessage, source: str | None, archive_path: str) -> IngestReport:
+        report = IngestReport()
+        if self.store.ticket_for_message_id(message.message_id) is not None:
+            log.info("duplicate Message-ID <%s> from %s: not recorded again", message.message_id, source)
+            report.duplicates = 1
+            return report
+        if message.sender is None or not message.sender.email:
+            raise MessageRejected("no sender address (From is missing or unreadable)")
+        sender = message.sender.email
+        if sender == self.config.business.email:
+            raise MessageRejected(f"sent from our own address {sender} (mail loop?)")
+        if sender == self.config.owner.email or self.tokens.ticket_in(recipients(message), OWNER_PURPOSE):
+            return self._record_owner(message, source, archive_path)
+
+        now = self.clock()
+        decision = find_ticket(message, self.store, self.tokens, now)
+        if message.is_automatic:
+            return self._record_automatic(message, decision.ticket_id, source, archive_path)
+
+        stamp = iso(now)
+        reopened = False
+        if decision.ticket_id is None:
+            ticket = Ticket(
+                id=self.store.new_ticket_id(),
+                customer=sender,
+                subject=base_subject(message.subject) or "(no subject)",
+                created_at=stamp,
+                updated_at=stamp,
+                participants=[sender],
+            )
+            ticket.record(stamp, "created", f"from {sender}")
+            report.tickets_created = 1
+        else:
+            found = self.store.ticket(decision.ticket_id)
+            assert found is not None, "the threader only returns existing tickets"
+            ticket = found
+            reopened = ticket.status == "closed"
+            if reopened:
+                ticket.status = "open"
+                ticket.closed_at = None
+                ticket.record(stamp, "reopened", "customer wrote again")
+            elif ticket.status == "pending":
+                ticket.status = "open"
+        for address in [sender, *(cc.email for cc in message.cc)]:
+            if address not in ticket.participants and self._is_outsider(address):
+                ticket.participants.append(address)
+        ticket.last_customer_at = stamp
+        ticket.updated_at = stamp
+        stored = self._stored_message(message, ticket.id, source, archive_path, None)
+        ticket.record(stamp, "message", f"from {sender} ({decision.reason})")
+        self.store.save_ticket(ticket)
+        self.store.add_message(stored)
+        self._update_customer(message, stamp, new_ticket=decision.ticket_id is None)
+        report.messages_recorded = 1
+        # message.received first: its rules (priority words, say) set what the
+        # ticket.created rules (the acknowledgement's promised answer time) rely on.
+        self.store.add_event("message.received", ticket.id, stored.id)
+        if decision.ticket_id is None:
+            self.store.add_event("ticket.created", ticket.id, stored.id)
+        elif reopened:
+            self.store.add_event("ticket.reopened", ticket.id, stored.id)
+        return report
+
+    def _is_outsider(self, address: str) -> bool:
+        """Whether ``address`` is someone outside the business (not us, not the owner)."""
+        domain = self.config.business.domain
+        local = self.config.business.email.partition("@")[0]
+        ours = address.endswith("@" + domain) and address.partition("@")[0].split("+")[0] == local
+        return bool(address) and not ours and address != self.config.owner.email
+
+    def _record_owner(self, message: InboundMessage, source: str | None, archive_path: str) -> IngestReport:
+        """Record a proven owner reply and queue its actions; refuse anything else."""
+        owner = self.config.owner
+        try:
+            ticket_id = authenticate(
+                message,
+                owner.email,
+                self.store,
+                self.tokens,
+                owner.authserv_id if owner.require_authenticated else None,
+            )
+        except OwnerRejected as exc:
+            sender = message.sender.email if message.sender else ""
+            raise OwnerMailRejected(exc.reason, sender, message.subject) from None
+        ticket = self.store.ticket(ticket_id)
+        assert ticket is not None, "authenticate only returns existing tickets"
+        plan = plan_reply(message.text)
+        stamp = iso(self.clock())
+        if plan.relays:
+            # The record carries the Message-ID the customer will receive, so
+            # that the customer's answer threads; the owner's own id is kept too.
+            direction, text = "out", plan.body
+            message_id, origin = new_message_id(self.config.business.domain), message.message_id
+        else:
+            direction, text, message_id, origin = "note", message.text, message.message_id, None
+        stored = StoredMessage(
+            id=self.store.new_message_id(),
+            ticket_id=ticket.id,
+            direction=direction,
+            message_id=message_id,
+            sender=self.config.business.email if plan.relays else owner.email,
+            to=[ticket.customer] if plan.relays else [],
+            subject=message.subject,
+            date=stamp,
+            text=text,
+            attachments=[item.to_json() for item in message.attachments],
+            archive_path=archive_path,
+            source=source,
+            origin_message_id=origin,
+        )
+        ticket.last_owner_at = stamp
+        ticket.updated_at = stamp
+        ticket.record(stamp, "owner-replied", "relayed to the customer" if plan.relays else "not relayed")
+        self.store.save_ticket(ticket)
+        self.store.add_message(stored)
+        self.store.add_event("owner.replied", ticket.id, stored.id, text=message.text)
+        return IngestReport(messages_recorded=1)
+
+    def _record_automatic(
+        self, message: InboundMessage, ticket_id: int | None, source: str | None, archive_path: str
+    ) -> IngestReport:
+        """Automatic mail is recorded on its ticket without changing it, or skipped."""
+        reason = message.automatic_reason or "automatic"
+        stamp = iso(self.clock())
+        if ticket_id is None:
+            sender = message.sender.email if message.sender else "?"
+            self.store.note_skipped(
+                {
+                    "at": stamp,
+                    "from": sender,
+                    "subject": message.subject,
+                    "reason": reason,
+                    "source": source or archive_path,
+                }
+            )
+            log.info("skipped automatic message from %s (%s): %s", sender, reason, message.subject)
+            return IngestReport(skipped=1)
+        ticket = self.store.ticket(ticket_id)
+        assert ticket is not None
+        event = "bounce" if message.is_bounce else "automatic"
+        ticket.record(stamp, event, reason)
+        self.store.save_ticket(ticket)
+        self.store.add_message(self._stored_message(message, ticket_id, source, archive_path, reason))
+        report = IngestReport(messages_recorded=1)
+        if message.is_bounce:
+            self.store.add_event("delivery.bounced", ticket_id, reason=reason)
+        return report
+
+    def _stored_message(
+        self,
+        message: InboundMessage,
+        ticket_id: int,
+        source: str | None,
+        archive_path: str,
+        automatic: str | None,
+    ) -> StoredMessage:
+        return StoredMessage(
+            id=self.store.new_message_id(),
+            ticket_id=ticket_id,
+            direction="in",
+            message_id=message.message_id,
+            sender=message.sender.email if message.sender else "",
+            to=[address.email for address in message.to],
+            cc=[address.email for address in message.cc],
+            subject=message.subject,
+            date=iso(message.date or self.clock()),
+            text=message.text,
+            attachments=[
+                {
+                    "filename": item.filename,
+                    "content_type": item.content_type,
+                    "size": item.size,
+                    "sha256": item.sha256,
+                }
+                for item in message.attachments
+            ],
+            archive_path=archive_path,
+            source=source,
+            automatic=automatic,
+            references=list(message.references),
+        )
+
+    def _update_customer(self, message: InboundMessage, stamp: str, new_ticket: bool) -> None:
+        assert message.sender is not None
+        email = message.sender.email
+        customer = self.store.customer(email) or Customer(
+            id=0, email=email, name="", first_contact=stamp, last_contact=stamp
+        )
+        if message.sender.name:
+            customer.name = message.sender.name
+        customer.last_contact = stamp
+        if new_ticket:
+            customer.ticket_count += 1
+        self.store.save_customer(customer)

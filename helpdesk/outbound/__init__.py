@@ -1,0 +1,1 @@
+"""Mail going out: render templates, compose MIME, queue durably, send over SMTP."""

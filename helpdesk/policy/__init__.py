@@ -1,0 +1,1 @@
+"""What the helpdesk decides: rules, business time, events and the actions they call."""

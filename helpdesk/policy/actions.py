@@ -1,0 +1,371 @@
+"""Actions: the things helpdesk does, each idempotent.
+
+Every outbound message is enqueued under an idempotency key (for example
+``acknowledge:12``), so running an action again after a crash sends nothing
+twice; store records of what was sent are added only if they are missing.
+Actions act; they do not decide when to act (that is the dispatcher's and,
+later, the rules' job).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+from helpdesk.config import Config
+from helpdesk.outbound.compose import Outbound, OutboundAttachment
+from helpdesk.outbound.outbox import Outbox, OutboxItem
+from helpdesk.outbound.render import Rendered, Templates, first_name
+from helpdesk.owner.authentication import OWNER_PURPOSE
+from helpdesk.owner.commands import COMMAND_HELP, ReplyPlan
+from helpdesk.owner.tokens import ReplyTokens
+from helpdesk.store.records import StoredMessage, Ticket, iso
+from helpdesk.store.store import Store
+
+log = logging.getLogger(__name__)
+
+AUTOMATIC_LIMIT = 5
+AUTOMATIC_WINDOW = timedelta(hours=1)
+
+
+class Actions:
+    """Sends templated mail through the outbox and changes tickets."""
+
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        outbox: Outbox,
+        templates: Templates,
+        tokens: ReplyTokens,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.outbox = outbox
+        self.templates = templates
+        self.tokens = tokens
+        self.clock = clock
+
+    # -- context -----------------------------------------------------------------
+
+    def context(self, ticket: Ticket | None, **extra: Any) -> dict[str, Any]:
+        """What every template sees: business, owner, ticket and customer."""
+        business = self.config.business
+        context: dict[str, Any] = {
+            "business": {
+                "name": business.name,
+                "legal_name": business.legal_name or business.name,
+                "email": business.email,
+                "phone": business.phone,
+                "website": business.website,
+                "address": business.address,
+                "tax_id": business.tax_id,
+                "timezone": business.timezone,
+            },
+            "owner": {"name": self.config.owner.name, "email": self.config.owner.email},
+        }
+        if ticket is not None:
+            context["ticket"] = {
+                "id": ticket.id,
+                "subject": ticket.subject,
+                "status": ticket.status,
+                "priority": ticket.priority,
+                "tags": list(ticket.tags),
+                "created_at": ticket.created_at,
+                "customer": ticket.customer,
+            }
+            customer = self.store.customer(ticket.customer)
+            context["customer"] = {
+                "name": customer.name if customer else "",
+                "email": ticket.customer,
+                "ticket_count": customer.ticket_count if customer else 1,
+                "first_contact": customer.first_contact if customer else ticket.created_at,
+                "last_contact": customer.last_contact if customer else ticket.created_at,
+            }
+        context.update(extra)
+        return context
+
+    # -- sending -------------------------------------------------------------------
+
+    def _send(
+        self, key: str, template: str, context: dict[str, Any], message_id: str | None = None, **fields: Any
+    ) -> tuple[str, bool, Rendered]:
+        """Render ``template`` and enqueue it under ``key``: (Message-ID, queued now, rendering)."""
+        rendered = self.templates.render(template, context)
+        outbound = Outbound(
+            kind=template, subject=rendered.subject, text=rendered.text, html=rendered.html, **fields
+        )
+        message_id, new = self.outbox.enqueue(key, outbound, self.clock(), message_id)
+        return message_id, new, rendered
+
+    def _record_out(
+        self,
+        ticket: Ticket,
+        message_id: str,
+        to: list[str],
+        subject: str,
+        text: str,
+        in_reply_to: StoredMessage | None,
+    ) -> None:
+        """Add what we sent to the ticket, unless it is there already (a replay)."""
+        if self.store.ticket_for_message_id(message_id) is not None:
+            return
+        self.store.add_message(
+            StoredMessage(
+                id=self.store.new_message_id(),
+                ticket_id=ticket.id,
+                direction="out",
+                message_id=message_id,
+                sender=self.config.business.email,
+                to=to,
+                subject=subject,
+                date=iso(self.clock()),
+                text=text,
+                references=_references(in_reply_to),
+            )
+        )
+
+    def _rate_limited(self, address: str) -> bool:
+        """Whether ``address`` had its share of automatic mail this hour; notes this one if not."""
+        now = self.clock()
+        recent = [
+            stamp
+            for stamp in self.store.automatic_sent(address)
+            if now - datetime.fromisoformat(stamp) < AUTOMATIC_WINDOW
+        ]
+        if len(recent) >= AUTOMATIC_LIMIT:
+            self.store.note_automatic_sent(address, recent)
+            return True
+        self.store.note_automatic_sent(address, [*recent, iso(now)])
+        return False
+
+    def _customer_recipients(
+        self, ticket: Ticket
+    ) -> tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]:
+        customer = self.store.customer(ticket.customer)
+        to = ((customer.name if customer else "", ticket.customer),)
+        cc: tuple[tuple[str, str], ...] = ()
+        if self.config.owner.cc_participants:
+            cc = tuple(("", address) for address in ticket.participants if address != ticket.customer)
+        return to, cc
+
+    # -- the actions ---------------------------------------------------------------
+
+    def auto_reply(
+        self, ticket: Ticket, template: str, key: str, message: StoredMessage | None = None, **extra: Any
+    ) -> bool:
+        """Send an automatic message (acknowledgement, follow-up…) to the customer.
+
+        Loop protection: automatic mail is stamped ``Auto-Submitted``, sent once per
+        ``key`` and at most AUTOMATIC_LIMIT times an hour to one address.
+        """
+        if self.outbox.message_id_of(key) is None and self._rate_limited(ticket.customer):
+            log.info("no %s for ticket #%d: rate limit for %s", template, ticket.id, ticket.customer)
+            ticket.record(
+                iso(self.clock()), "automatic-skipped", f"{template}: rate limit for {ticket.customer}"
+            )
+            self.store.save_ticket(ticket)
+            return False
+        if message is None:
+            message = self._last_customer_message(ticket)
+        if message is not None:
+            extra.setdefault("message", {"subject": message.subject, "text": message.text})
+        to, _ = self._customer_recipients(ticket)
+        message_id, new, rendered = self._send(
+            key,
+            template,
+            self.context(ticket, **extra),
+            to=to,
+            reply_to=self.tokens.address(ticket.id),
+            in_reply_to=message.message_id if message else None,
+            references=_references(message),
+            automatic=True,
+            ticket_id=ticket.id,
+        )
+        self._record_out(ticket, message_id, [ticket.customer], rendered.subject, rendered.text, message)
+        return new
+
+    def notify_owner(
+        self,
+        ticket: Ticket,
+        message: StoredMessage | None,
+        template: str = "owner-notification",
+        key: str | None = None,
+        **extra: Any,
+    ) -> bool:
+        """Send a customer's message (or a reminder) to the owner, with a reply token and a cheat-sheet."""
+        message = message or self._last_customer_message(ticket)
+        if message is None:
+            return False
+        reply_address = self.tokens.address(ticket.id, OWNER_PURPOSE)
+        context = self.context(
+            ticket,
+            message={
+                "from": message.sender,
+                "subject": message.subject,
+                "text": message.text,
+                "date": message.date,
+                "attachments": [{"filename": a["filename"], "size": a["size"]} for a in message.attachments],
+            },
+            history=[
+                {
+                    "id": other.id,
+                    "subject": other.subject,
+                    "status": other.status,
+                    "created_at": other.created_at,
+                }
+                for other in (self.store.ticket(tid) for tid in self.store.tickets_of(ticket.customer))
+                if other is not None and other.id != ticket.id
+            ],
+            commands=list(COMMAND_HELP),
+            reply_address=reply_address,
+            **extra,
+        )
+        message_id, new, _ = self._send(
+            key or f"notify:{ticket.id}:{message.id}",
+            template,
+            context,
+            to=((self.config.owner.name, self.config.owner.email),),
+            reply_to=reply_address,
+            references=tuple(ticket.notifications[-1:]),
+            in_reply_to=ticket.notifications[-1] if ticket.notifications else None,
+            ticket_id=ticket.id,
+        )
+        if message_id not in ticket.notifications:
+            ticket.notifications.append(message_id)
+            self.store.save_ticket(ticket)
+        return new
+
+    def relay_reply(self, ticket: Ticket, owner_message: StoredMessage, body: str, raw: bytes | None) -> bool:
+        """Send the owner's words to the customer in the ``reply`` template, threaded."""
+        last_in = self._last_customer_message(ticket)
+        to, cc = self._customer_recipients(ticket)
+        customer = self.store.customer(ticket.customer)
+        context = self.context(ticket, body=body, greeting_name=first_name(customer.name if customer else ""))
+        _, new, _ = self._send(
+            f"reply:{ticket.id}:{owner_message.id}",
+            "reply",
+            context,
+            owner_message.message_id,
+            to=to,
+            cc=cc,
+            reply_to=self.tokens.address(ticket.id),
+            in_reply_to=last_in.message_id if last_in else None,
+            references=_references(last_in),
+            attachments=tuple(attachments_of(raw)) if raw else (),
+            ticket_id=ticket.id,
+        )
+        return new
+
+    def command_result(
+        self, ticket: Ticket, key: str, plan: ReplyPlan, results: list[dict[str, Any]], original_text: str
+    ) -> None:
+        """Tell the owner which commands were not understood, with the original text."""
+        context = self.context(ticket, results=results, errors=list(plan.errors), original_text=original_text)
+        self._send(
+            key,
+            "command-result",
+            context,
+            to=((self.config.owner.name, self.config.owner.email),),
+            reply_to=self.tokens.address(ticket.id, OWNER_PURPOSE),
+            references=tuple(ticket.notifications[-1:]),
+            ticket_id=ticket.id,
+        )
+
+    def warn_owner(self, quarantine_id: str, sender: str, subject: str, reason: str) -> None:
+        """Tell the owner that mail claiming to be theirs was set aside, not acted on."""
+        context = self.context(
+            None, quarantine_id=quarantine_id, sender=sender, subject=subject, reason=reason
+        )
+        self._send(
+            f"owner-warning:{quarantine_id}",
+            "owner-warning",
+            context,
+            to=((self.config.owner.name, self.config.owner.email),),
+            automatic=True,
+        )
+
+    def failure_reported(self, item: OutboxItem) -> bool:
+        """Whether the owner was (or need not be) told about the failed ``item``."""
+        return self.config.owner.email in item.recipients or (
+            self.outbox.message_id_of(f"delivery-failure:{item.id}") is not None
+        )
+
+    def delivery_failure(self, item: OutboxItem) -> None:
+        """Tell the owner that a message could not be delivered (never about the owner's own mail)."""
+        if self.config.owner.email in item.recipients:
+            log.error("cannot deliver %s to the owner: %s", item.kind, item.last_error)
+            return
+        ticket = self.store.ticket(item.ticket_id) if item.ticket_id is not None else None
+        failed = {
+            "recipient": ", ".join(item.recipients),
+            "subject": item.subject,
+            "error": item.last_error or "",
+            "attempts": item.attempts,
+        }
+        context = self.context(ticket, failed=failed)
+        self._send(
+            f"delivery-failure:{item.id}",
+            "delivery-failure",
+            context,
+            to=((self.config.owner.name, self.config.owner.email),),
+            reply_to=self.tokens.address(ticket.id, OWNER_PURPOSE) if ticket else None,
+            ticket_id=ticket.id if ticket else None,
+            automatic=True,
+        )
+        if ticket is not None:
+            ticket.record(iso(self.clock()), "delivery-failed", f"{failed['recipient']}: {failed['error']}")
+            self.store.save_ticket(ticket)
+
+    def bounce_notice(self, ticket: Ticket, reason: str, key: str) -> None:
+        """Tell the owner that mail to the customer of ``ticket`` bounced (once per ``key``)."""
+        failed = {"recipient": ticket.customer, "subject": ticket.subject, "error": reason, "attempts": 1}
+        self._send(
+            key,
+            "delivery-failure",
+            self.context(ticket, failed=failed),
+            to=((self.config.owner.name, self.config.owner.email),),
+            reply_to=self.tokens.address(ticket.id, OWNER_PURPOSE),
+            ticket_id=ticket.id,
+            automatic=True,
+        )
+
+    def _last_customer_message(self, ticket: Ticket) -> StoredMessage | None:
+        inbound = [m for m in self.store.messages(ticket.id) if m.direction == "in" and not m.automatic]
+        return inbound[-1] if inbound else None
+
+
+def _references(message: StoredMessage | None) -> tuple[str, ...]:
+    """The References of a reply to ``message``: its own chain plus its id."""
+    if message is None:
+        return ()
+    return (*message.references, message.message_id)
+
+
+def attachments_of(raw: bytes) -> list[OutboundAttachment]:
+    """The files (and inline images) attached to a raw message, to pass them on."""
+    parsed = message_from_bytes(raw, policy=policy.default)
+    if not isinstance(parsed, EmailMessage) or not parsed.is_multipart():
+        return []
+    # The whole tree, not only the top level's attachments: Thunderbird and
+    # Outlook put a pasted image inside multipart/alternative > multipart/related.
+    return _attachment_parts(parsed)
+
+
+def _attachment_parts(part: EmailMessage) -> list[OutboundAttachment]:
+    if part.is_multipart():
+        return [item for sub in part.iter_parts() for item in _attachment_parts(sub)]  # type: ignore[arg-type]
+    if part.get_content_maintype() == "text" and not part.get_filename():
+        return []
+    payload = part.get_payload(decode=True)
+    if not isinstance(payload, bytes):
+        return []
+    content_id = (part.get("Content-ID") or "").strip().strip("<>") or None
+    filename = part.get_filename() or f"attachment.{part.get_content_subtype()}"
+    return [OutboundAttachment(Path(filename).name, part.get_content_type(), payload, content_id)]

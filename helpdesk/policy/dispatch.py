@@ -1,0 +1,329 @@
+"""Run the rules for queued events and for the periodic tick, and the actions they call.
+
+Events come from ingestion, committed together with the records that caused
+them. Each is handled, then marked done in the same store commit as the
+changes its actions made. Actions are idempotent (outbox keys name the rule,
+the ticket and the window), so an event replayed after a crash, or a tick run
+again after a restart, sends nothing twice.
+
+Policy lives in the rule files. Built in are only what is not policy: the
+owner's own instructions (commands and replies), the warning about mail that
+pretends to be the owner's, and telling the owner about undeliverable mail.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from helpdesk.outbound.outbox import OutboxItem
+from helpdesk.owner.commands import plan_reply
+from helpdesk.policy.actions import AUTOMATIC_WINDOW, Actions
+from helpdesk.policy.businesstime import BusinessHours, parse_duration
+from helpdesk.policy.rules import ActionCall, Facts, Match, Rule, RuleSet
+from helpdesk.store.records import Event, StoredMessage, Ticket, add_tag, iso, remove_tag
+from helpdesk.store.store import Store
+
+log = logging.getLogger(__name__)
+
+STATUS_COMMANDS = {"close": "closed", "reopen": "open", "pending": "pending"}
+# An event whose actions keep failing is retried on later cycles, then given up.
+MAX_EVENT_FAILURES = 3
+# A tick fires at most this many rules; the rest fire on the next ticks, so a
+# catch-up after downtime never keeps the daemon from its mailbox for long.
+MAX_FIRINGS_PER_TICK = 500
+
+
+class Dispatcher:
+    """Maps events and the tick to rules, and rules to actions."""
+
+    def __init__(
+        self,
+        store: Store,
+        actions: Actions,
+        rules: RuleSet,
+        hours: BusinessHours,
+        data_dir: Path,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.store = store
+        self.actions = actions
+        self.rules = rules
+        self.hours = hours
+        self.data_dir = data_dir
+        self.clock = clock
+
+    # -- events ------------------------------------------------------------------------
+
+    def run(self) -> int:
+        """Handle every pending event once; returns how many were handled."""
+        handled = 0
+        tried: set[int] = set()
+        # Handling an event may queue more (a command closes a ticket): loop until none are new.
+        while events := [event for event in self.store.pending_events() if event.sequence not in tried]:
+            done: set[int] = set()
+            for event in events:
+                tried.add(event.sequence)
+                try:
+                    self._handle(event)
+                except Exception:  # One failing event must not block the others.
+                    failures = self.store.event_failed(event.sequence)
+                    log.exception(
+                        "event %s for ticket %s failed (%d of %d)",
+                        event.name,
+                        event.ticket_id,
+                        failures,
+                        MAX_EVENT_FAILURES,
+                    )
+                    if failures < MAX_EVENT_FAILURES:
+                        continue
+                done.add(event.sequence)
+            self.store.events_done(done)
+            handled += len(done)
+            self.store.commit()
+        return handled
+
+    def _message(self, ticket: Ticket, message_id: int | None) -> StoredMessage | None:
+        if message_id is None:
+            return None
+        return next((m for m in self.store.messages(ticket.id) if m.id == message_id), None)
+
+    def _handle(self, event: Event) -> None:
+        if event.name == "owner.rejected":
+            data = event.data
+            self.actions.warn_owner(
+                str(data["quarantine_id"]),
+                str(data.get("sender", "")),
+                str(data.get("subject", "")),
+                str(data.get("reason", "")),
+            )
+            return
+        ticket = self.store.ticket(event.ticket_id) if event.ticket_id is not None else None
+        if ticket is None:
+            return
+        message = self._message(ticket, event.message_id)
+        if event.name == "owner.replied" and message is not None:
+            self._owner_replied(ticket, message, str(event.data.get("text", "")))
+        elif event.name == "delivery.bounced":
+            # Keyed by the event: two bounces in one batch are two notices.
+            key = f"bounce:{ticket.id}:event:{event.sequence}"
+            self.actions.bounce_notice(ticket, str(event.data.get("reason", "")), key)
+        ticket = self.store.ticket(ticket.id)
+        assert ticket is not None
+        self.apply_rules(event.name, ticket, message, f"event:{event.sequence}")
+
+    def apply_rules(
+        self, event: str, ticket: Ticket, message: StoredMessage | None, window: str
+    ) -> list[Match]:
+        """Fire every rule for ``event`` that holds for ``ticket``, in order, until a stop."""
+        fired = []
+        for rule in self.rules.for_event(event):
+            match = self.rules.match(rule, self._facts(ticket.to_doc(), message, rule))
+            if match is None:
+                continue
+            fired.append(match)
+            if self._fire(match, ticket, message, window):
+                break
+        return fired
+
+    def _facts(self, ticket: Mapping[str, Any], message: StoredMessage | None, rule: Rule | None) -> Facts:
+        customer = None
+        if rule is None or rule.needs_customer:
+            found = self.store.customer(str(ticket.get("customer", "")))
+            customer = found.to_doc() if found else None
+        return Facts(
+            ticket=ticket,
+            now=self.clock(),
+            hours=self.hours,
+            customer=customer,
+            subject=message.subject if message else str(ticket.get("subject", "")),
+            text=message.text if message else "",
+            has_attachment=bool(message.attachments) if message else False,
+        )
+
+    # -- the tick ------------------------------------------------------------------------
+
+    def tick(self) -> int:
+        """Evaluate every time rule over every ticket; returns how many rules fired."""
+        now = self.clock()
+        self.store.prune_automatic_sent(iso(now - AUTOMATIC_WINDOW))
+        rules = self.rules.for_event("tick")
+        if not rules:
+            return 0
+        due: list[tuple[int, Rule, str]] = []
+        # Rules that can hold for each (status, priority): most tickets (closed ones,
+        # say) are dismissed by one lookup, before any window or business-time work.
+        applicable: dict[tuple[str, str], list[Rule]] = {}
+        for doc in self.store.ticket_documents():
+            if len(due) >= MAX_FIRINGS_PER_TICK:
+                break
+            kind = (doc.get("status", ""), doc.get("priority", ""))
+            candidates = applicable.get(kind)
+            if candidates is None:
+                candidates = applicable[kind] = [rule for rule in rules if rule.admits(*kind)]
+            for rule in candidates:
+                window = rule.window(doc) if rule.timed else iso(now)[:10]
+                if doc.get("fired", {}).get(rule.name) == window:
+                    continue
+                if self.rules.match(rule, self._facts(doc, None, rule)) is not None:
+                    due.append((int(doc["id"]), rule, window))
+        fired = 0
+        stopped: set[int] = set()
+        for ticket_id, rule, window in due:
+            ticket = self.store.ticket(ticket_id) if ticket_id not in stopped else None
+            if ticket is None:
+                continue
+            # Earlier firings in this tick may have changed the ticket: check again.
+            match = self.rules.match(rule, self._facts(ticket.to_doc(), None, rule))
+            if match is None or ticket.fired.get(rule.name) == window:
+                continue
+            if self._fire(match, ticket, None, window):
+                stopped.add(ticket_id)
+            fired += 1
+        if fired or self.store.pending_events():
+            self.store.commit()
+        return fired
+
+    # -- firing ---------------------------------------------------------------------------
+
+    def _fire(self, match: Match, ticket: Ticket, message: StoredMessage | None, window: str) -> bool:
+        """Run the actions of a matching rule; True if it says stop."""
+        rule = match.rule
+        stamp = iso(self.clock())
+        ticket.fired[rule.name] = window
+        ticket.record(stamp, "rule", f"{rule.name}: {match.reason}")
+        self.store.save_ticket(ticket)
+        stop = False
+        for position, call in enumerate(rule.actions):
+            key = f"rule:{rule.name}:{ticket.id}:{window}:{position}"
+            if call.name == "stop":
+                stop = True
+                continue
+            self._act(call, ticket, message, key, stamp)
+        return stop
+
+    def _act(
+        self, call: ActionCall, ticket: Ticket, message: StoredMessage | None, key: str, stamp: str
+    ) -> None:
+        params = call.params
+        if call.name == "reply":
+            extra = {}
+            promise = self.response_promise(ticket)
+            if promise:
+                extra["expected_reply"] = promise
+            self.actions.auto_reply(ticket, params["template"], key, message, **extra)
+        elif call.name == "notify-owner":
+            self.actions.notify_owner(ticket, message, params["template"], key if message is None else None)
+        elif call.name == "escalate":
+            self._escalate(ticket, params["template"], int(params["max"]), key, stamp)
+        elif call.name == "schedule-follow-up":
+            ticket.follow_up_at = iso(self.hours.add(self.clock(), parse_duration(params["after"])))
+            self.store.save_ticket(ticket)
+        else:
+            self._change(call, ticket, stamp)
+
+    def _change(self, call: ActionCall, ticket: Ticket, stamp: str) -> None:
+        """Actions that only change the ticket or the customer."""
+        params = call.params
+        if call.name in ("set-status", "close"):
+            self.set_status(ticket, "closed" if call.name == "close" else params["status"], stamp)
+        elif call.name == "set-priority":
+            ticket.priority = params["priority"]
+        elif call.name == "add-tag":
+            add_tag(ticket.tags, params["tag"])
+        elif call.name == "remove-tag":
+            remove_tag(ticket.tags, params["tag"])
+        elif call.name == "tag-customer":
+            customer = self.store.customer(ticket.customer)
+            if customer is not None and params["tag"].lower() not in map(str.lower, customer.tags):
+                add_tag(customer.tags, params["tag"])
+                self.store.save_customer(customer)
+        self.store.save_ticket(ticket)
+
+    def _escalate(self, ticket: Ticket, template: str, maximum: int, key: str, stamp: str) -> None:
+        if ticket.escalation_level >= maximum:
+            return
+        ticket.escalation_level += 1
+        ticket.last_escalated_at = stamp
+        ticket.record(stamp, "escalated", f"level {ticket.escalation_level} of {maximum}")
+        self.store.save_ticket(ticket)
+        self.actions.notify_owner(ticket, None, template, key, escalation_level=ticket.escalation_level)
+
+    def set_status(self, ticket: Ticket, status: str, stamp: str) -> None:
+        """Change the status, keeping closed_at and the history right; queue ticket.closed."""
+        if ticket.status == status:
+            return
+        ticket.status = status
+        ticket.closed_at = stamp if status == "closed" else None
+        ticket.record(stamp, "status", status)
+        self.store.save_ticket(ticket)
+        if status == "closed":
+            self.store.add_event("ticket.closed", ticket.id)
+
+    def response_promise(self, ticket: Ticket) -> str | None:
+        """When the customer can expect an answer, by the escalation rules, in words."""
+        duration = self.rules.response_time(self._facts(ticket.to_doc(), None, None))
+        if duration is None:
+            return None
+        start = datetime.fromisoformat(ticket.created_at)
+        return self.hours.describe(self.hours.add(start, duration), self.clock())
+
+    # -- the owner's replies ------------------------------------------------------------
+
+    def _owner_replied(self, ticket: Ticket, message: StoredMessage, text: str) -> None:
+        """Apply the owner's commands and relay the owner's words (or explain why not)."""
+        plan = plan_reply(text)
+        stamp = iso(self.clock())
+        status_set = False
+        # The owner answered: the escalation clock stops and starts again from zero.
+        ticket.escalation_level = 0
+        ticket.last_escalated_at = None
+        for command in plan.commands:
+            if command.name in STATUS_COMMANDS:
+                self.set_status(ticket, STATUS_COMMANDS[command.name], stamp)
+                status_set = True
+            elif command.name == "priority":
+                ticket.priority = command.argument
+            elif command.name == "tag":
+                add_tag(ticket.tags, command.argument)
+            elif command.name == "untag":
+                remove_tag(ticket.tags, command.argument)
+            if command.name not in ("note", "nosend"):
+                ticket.record(stamp, "command", command.line)
+        if plan.relays:
+            self.actions.relay_reply(ticket, message, plan.body, self._raw(message.archive_path))
+            if not status_set and ticket.status != "closed":
+                self.set_status(ticket, "pending", stamp)
+        if plan.errors:
+            results = [
+                {"command": error.partition(":")[0], "ok": False, "detail": error} for error in plan.errors
+            ]
+            self.actions.command_result(
+                ticket, f"command-result:{ticket.id}:{message.id}", plan, results, text
+            )
+        ticket.updated_at = stamp
+        self.store.save_ticket(ticket)
+
+    def _raw(self, archive_path: str | None) -> bytes | None:
+        if not archive_path:
+            return None
+        try:
+            return (self.data_dir / archive_path).read_bytes()
+        except OSError:
+            return None
+
+    def delivery_failed(self, items: list[OutboxItem]) -> None:
+        """Tell the owner about messages that could not be delivered; run delivery.failed rules.
+
+        Safe to call again for the same items: the notices and rules are idempotent.
+        """
+        for item in items:
+            self.actions.delivery_failure(item)
+            ticket = self.store.ticket(item.ticket_id) if item.ticket_id is not None else None
+            if ticket is not None:
+                self.apply_rules("delivery.failed", ticket, None, f"delivery:{item.id}")
+        if items:
+            self.store.commit()

@@ -1,0 +1,569 @@
+"""The ticket store: the only module that talks TinyDB.
+
+TinyDB rewrites a whole table on every insert or update and serialises the
+whole database on every flush, so one big database file would make the cost
+of a message grow with the store. The store therefore splits its data into
+segments, each a small TinyDB database file:
+
+``db/tickets-NNNNN.json``
+    tickets and their messages, 1,000 ticket ids per segment;
+``db/customers-NNNNN.json``
+    customers, 1,000 customer ids per segment;
+``db/state.json``
+    counters, per-folder poll state, skip log.
+
+Changes are buffered in memory and written once per :meth:`Store.commit`, as
+one line appended to ``db/journal.log`` and flushed (``helpdesk.store.journal``):
+that flush is the commit point, so several files change together or not at
+all. The segment files are rewritten only at a checkpoint, when the journal
+has grown past a limit or the store is closed: each changed segment is
+replaced atomically (temp file, fsync, rename), then the journal is removed.
+A SIGKILL anywhere leaves the segments of the last checkpoint plus a journal
+that the next open replays (documents are stored whole, so replaying a commit
+twice changes nothing); a commit whose line did not reach the disk whole is
+lost entirely. Writing the journal instead of whole segments keeps a commit's
+cost proportional to what it changed.
+
+In-memory indexes (Message-ID to ticket, mail source to message, customer to
+tickets, sender+subject to tickets) are built when the store opens, so that
+no lookup scans.
+
+Readers (``helpdesk tickets`` while the daemon runs) open the store with
+``readonly=True``: they read the segments and the journal's complete lines, a
+consistent snapshot (re-read if a checkpoint happened meanwhile), and never
+write.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+from bisect import insort
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from tinydb import TinyDB
+from tinydb.storages import Storage
+from tinydb.table import Document
+
+from helpdesk.errors import StoreError
+from helpdesk.store.durable import atomic_write, remove_stale_temporaries
+from helpdesk.store.journal import Journal, read_entries
+from helpdesk.store.records import Customer, Event, FolderState, StoredMessage, Ticket, copy_document
+
+SEGMENT_SIZE = 1000
+JOURNAL = "journal.log"
+# A checkpoint is made once the journal holds this many bytes of commits.
+CHECKPOINT_BYTES = 8 * 1024 * 1024
+STATE = "state.json"
+SKIP_LOG_LENGTH = 1000
+SNAPSHOT_ATTEMPTS = 20
+
+
+class SegmentStorage(Storage):
+    """TinyDB storage that keeps data in memory and writes it only on :meth:`flush`.
+
+    ``flush`` writes atomically (temp file, fsync, rename), so a segment file
+    on disk is always complete.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._data: dict[str, Any] | None = None
+        self.dirty = False
+
+    def read(self) -> dict[str, Any] | None:
+        if self._data is None:
+            try:
+                text = self.path.read_bytes()
+            except FileNotFoundError:
+                self._data = {}
+            else:
+                try:
+                    data = json.loads(text) if text else {}
+                except ValueError as exc:
+                    raise StoreError(f"{self.path}: corrupt store segment: {exc}") from None
+                if not _is_segment(data):
+                    raise StoreError(f"{self.path}: corrupt store segment: not tables of documents")
+                self._data = data
+        return self._data
+
+    def write(self, data: dict[str, Any]) -> None:
+        self._data = data
+        self.dirty = True
+
+    def flush(self) -> None:
+        if self.dirty and self._data is not None:
+            payload = json.dumps(self._data, ensure_ascii=False, separators=(",", ":"))
+            atomic_write(self.path, payload.encode("utf-8"))
+            self.dirty = False
+
+    def close(self) -> None:
+        """Nothing to release: files are opened only while reading or writing."""
+
+
+def _is_segment(data: Any) -> bool:
+    """Whether decoded JSON has the shape TinyDB expects: tables of documents."""
+    return isinstance(data, dict) and all(
+        isinstance(table, dict) and all(isinstance(doc, dict) for doc in table.values())
+        for table in data.values()
+    )
+
+
+def _ticket_segment(ticket_id: int) -> str:
+    return f"tickets-{ticket_id // SEGMENT_SIZE:05d}.json"
+
+
+def _event_segment(sequence: int) -> str:
+    return f"events-{sequence // SEGMENT_SIZE:05d}.json"
+
+
+def _customer_segment(customer_id: int) -> str:
+    return f"customers-{customer_id // SEGMENT_SIZE:05d}.json"
+
+
+def subject_key(subject: str) -> str:
+    """Normalise a subject for the fallback threading index (case, whitespace)."""
+    return " ".join(subject.lower().split())
+
+
+class Store:
+    """Tickets, messages, customers and poll state, with batched durable commits."""
+
+    def __init__(
+        self, data_dir: Path, *, readonly: bool = False, checkpoint_bytes: int = CHECKPOINT_BYTES
+    ) -> None:
+        self.data_dir = data_dir
+        self.db_dir = data_dir / "db"
+        self.readonly = readonly
+        self.checkpoint_bytes = checkpoint_bytes
+        self._journal = Journal(self.db_dir / JOURNAL)
+        self._segments: dict[str, TinyDB] = {}
+        # Pending changes: segment file -> table -> doc id -> document.
+        self._pending: dict[str, dict[str, dict[int, dict[str, Any]]]] = {}
+        self._before_commit: list[Callable[[], None]] = []
+        self._reset_indexes()
+        if readonly:
+            self._load_snapshot()
+        else:
+            self.db_dir.mkdir(parents=True, exist_ok=True)
+            remove_stale_temporaries(self.db_dir)
+            self._recover_journal()
+            self._build_indexes()
+
+    # -- opening ---------------------------------------------------------------
+
+    def _reset_indexes(self) -> None:
+        self._segments.clear()
+        self.ticket_ids: set[int] = set()
+        self._message_to_ticket: dict[str, int] = {}
+        self._source_to_message: dict[str, int] = {}
+        self._ticket_messages: dict[int, list[int]] = defaultdict(list)
+        self._customer_ids: dict[str, int] = {}
+        self._customer_tickets: dict[str, list[int]] = defaultdict(list)
+        self._subject_index: dict[tuple[str, str], list[int]] = defaultdict(list)
+        self._events: dict[int, dict[str, Any]] = {}
+        self._state: dict[str, Any] = {}
+
+    def _segment(self, name: str) -> TinyDB:
+        segment = self._segments.get(name)
+        if segment is None:
+            segment = TinyDB(storage=SegmentStorage, path=self.db_dir / name)
+            self._segments[name] = segment
+        return segment
+
+    def _segment_names(self) -> list[str]:
+        if not self.db_dir.is_dir():
+            return []
+        return sorted(path.name for path in self.db_dir.glob("*.json") if path.name != STATE)
+
+    def _apply_changes(self, changes: dict[str, dict[str, dict[str, Any]]]) -> None:
+        """Write full documents into their segments (in memory); a None document is a deletion."""
+        for name, tables in changes.items():
+            segment = self._segment(name)
+            for table_name, docs in tables.items():
+                table = segment.table(table_name)
+                ids = [int(doc_id) for doc_id in docs]
+                existing = [doc_id for doc_id in ids if table.contains(doc_id=doc_id)]
+                if existing:
+                    table.remove(doc_ids=existing)
+                table.insert_multiple(
+                    Document(doc, doc_id=int(doc_id)) for doc_id, doc in docs.items() if doc is not None
+                )
+
+    def _recover_journal(self) -> None:
+        """Bring the segments up to the last commit in the journal, then remove it."""
+        for entry in read_entries(self._journal.path):
+            self._apply_changes(entry["changes"])
+        self._flush_segments()
+        self._journal.remove()
+
+    def _load_snapshot(self) -> None:
+        """Read a consistent snapshot while another process may be committing."""
+        for _ in range(SNAPSHOT_ATTEMPTS):
+            self._reset_indexes()
+            before = self._read_state_sequence()
+            self._build_indexes()
+            # Commits up to ``before`` are in the segments already (a journal
+            # outlives its checkpoint by a moment); replaying them is harmless.
+            entries = [entry for entry in read_entries(self._journal.path) if entry["sequence"] > before]
+            for entry in entries:
+                self._apply_changes(entry["changes"])
+            if entries:
+                self._reset_derived_indexes()
+            if self._read_state_sequence() == before:
+                return
+        raise StoreError(f"{self.db_dir}: the store kept changing while it was read")
+
+    def _read_state_sequence(self) -> int:
+        try:
+            data = json.loads((self.db_dir / STATE).read_bytes())
+        except (FileNotFoundError, ValueError):
+            return 0
+        state = data.get("state", {}).get("1", {})
+        return int(state.get("sequence", 0))
+
+    def _reset_derived_indexes(self) -> None:
+        """Rebuild the indexes from the (already loaded) segments."""
+        segments = dict(self._segments)
+        self._reset_indexes()
+        self._segments.update(segments)
+        self._index_segments()
+
+    def _build_indexes(self) -> None:
+        for name in self._segment_names():
+            self._segment(name)
+        self._segment(STATE)
+        self._index_segments()
+
+    def _index_segments(self) -> None:
+        state_table = self._segment(STATE).table("state")
+        self._state = dict(state_table.get(doc_id=1) or {})
+        self._state.setdefault("sequence", 0)
+        self._state.setdefault("next_ticket", 1)
+        self._state.setdefault("next_message", 1)
+        self._state.setdefault("next_customer", 1)
+        self._state.setdefault("folders", {})
+        self._state.setdefault("skipped", [])
+        self._state.setdefault("next_event", 1)
+        self._state.setdefault("automatic_sent", {})
+        for name, segment in self._segments.items():
+            try:
+                if name.startswith("tickets-"):
+                    for doc in segment.table("tickets"):
+                        self._index_ticket(Ticket.from_doc(doc))
+                    for doc in segment.table("messages"):
+                        self._index_message(StoredMessage.from_doc(doc))
+                elif name.startswith("events-"):
+                    for doc in segment.table("events"):
+                        self._events[doc.doc_id] = dict(doc)
+                elif name.startswith("customers-"):
+                    for doc in segment.table("customers"):
+                        self._customer_ids[doc["email"]] = doc.doc_id
+            except (KeyError, TypeError) as exc:
+                raise StoreError(f"{self.db_dir / name}: corrupt store segment: {exc}") from None
+
+    def _index_ticket(self, ticket: Ticket) -> None:
+        if ticket.id in self.ticket_ids:
+            for notification in ticket.notifications:
+                self._message_to_ticket.setdefault(notification, ticket.id)
+            return
+        self.ticket_ids.add(ticket.id)
+        for notification in ticket.notifications:
+            self._message_to_ticket.setdefault(notification, ticket.id)
+        # Ids grow with age; sorted insertion keeps "oldest first" whatever
+        # order the segments hand the documents back in.
+        insort(self._customer_tickets[ticket.customer], ticket.id)
+        insort(self._subject_index[(ticket.customer, subject_key(ticket.subject))], ticket.id)
+
+    def _index_message(self, message: StoredMessage) -> None:
+        for message_id in (message.message_id, message.origin_message_id):
+            if message_id:
+                self._message_to_ticket.setdefault(message_id, message.ticket_id)
+        if message.source:
+            self._source_to_message[message.source] = message.id
+        known = self._ticket_messages[message.ticket_id]
+        if message.id not in known:
+            known.append(message.id)
+
+    # -- reading ---------------------------------------------------------------
+
+    def _get(self, segment: str, table: str, doc_id: int) -> dict[str, Any] | None:
+        # The document itself: the record classes copy on the way in and out
+        # (``from_doc``/``to_doc``), so callers never share it.
+        pending = self._pending.get(segment, {}).get(table, {}).get(doc_id)
+        if pending is not None:
+            return pending
+        if segment not in self._segments and not (self.db_dir / segment).exists():
+            return None
+        doc = self._segment(segment).table(table).get(doc_id=doc_id)
+        return dict(doc) if doc is not None else None
+
+    def ticket(self, ticket_id: int) -> Ticket | None:
+        """The ticket with ``ticket_id``, or None."""
+        if ticket_id not in self.ticket_ids:
+            return None
+        doc = self._get(_ticket_segment(ticket_id), "tickets", ticket_id)
+        return Ticket.from_doc(doc) if doc else None
+
+    def tickets(self) -> Iterator[Ticket]:
+        """All tickets in ascending id order."""
+        for ticket_id in sorted(self.ticket_ids):
+            ticket = self.ticket(ticket_id)
+            if ticket is not None:
+                yield ticket
+
+    def ticket_documents(self) -> Iterator[dict[str, Any]]:
+        """Every ticket as its stored document, read-only and uncopied (for fast sweeps).
+
+        Callers must not change the documents; to change a ticket, load it with
+        :meth:`ticket` and :meth:`save_ticket` it.
+        """
+        for name, segment in self._segments.items():
+            if not name.startswith("tickets-"):
+                continue
+            pending = self._pending.get(name, {}).get("tickets", {})
+            stored = (segment.storage.read() or {}).get("tickets", {})
+            for key, doc in stored.items():
+                if int(key) not in pending:
+                    yield doc
+            yield from pending.values()
+        for name, tables in self._pending.items():
+            if name not in self._segments and name.startswith("tickets-"):
+                yield from tables.get("tickets", {}).values()
+
+    def messages(self, ticket_id: int) -> list[StoredMessage]:
+        """The messages of a ticket in the order they were recorded."""
+        segment = _ticket_segment(ticket_id)
+        found = []
+        for message_id in self._ticket_messages.get(ticket_id, []):
+            doc = self._get(segment, "messages", message_id)
+            if doc is not None:
+                found.append(StoredMessage.from_doc(doc))
+        return found
+
+    def ticket_for_message_id(self, message_id: str) -> int | None:
+        """The ticket a stored or sent Message-ID belongs to."""
+        return self._message_to_ticket.get(message_id)
+
+    def has_source(self, source_key: str) -> bool:
+        """Whether the message from this folder/UIDVALIDITY/UID is already stored."""
+        return source_key in self._source_to_message
+
+    def tickets_of(self, customer_email: str) -> list[int]:
+        """Ids of the tickets a customer opened, oldest first."""
+        return list(self._customer_tickets.get(customer_email, []))
+
+    def tickets_with_subject(self, customer_email: str, subject: str) -> list[int]:
+        """Ids of the customer's tickets whose normalised subject matches."""
+        return list(self._subject_index.get((customer_email, subject_key(subject)), []))
+
+    def customer(self, email: str) -> Customer | None:
+        """The customer record for ``email`` (lower case), or None."""
+        customer_id = self._customer_ids.get(email)
+        if customer_id is None:
+            return None
+        doc = self._get(_customer_segment(customer_id), "customers", customer_id)
+        return Customer.from_doc(doc) if doc else None
+
+    def folder_state(self, folder: str) -> FolderState | None:
+        """Saved UIDVALIDITY and last ingested UID of ``folder``."""
+        doc = self._state["folders"].get(folder)
+        return FolderState.from_doc(doc) if doc else None
+
+    @property
+    def skipped(self) -> list[dict[str, str]]:
+        """The most recent automatic messages that opened no ticket, with reasons."""
+        return list(self._state["skipped"])
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Sizes of the store, for ``helpdesk status``."""
+        return {
+            "tickets": len(self.ticket_ids),
+            "messages": sum(len(ids) for ids in self._ticket_messages.values()),
+            "customers": len(self._customer_ids),
+        }
+
+    # -- writing ---------------------------------------------------------------
+
+    def _put(self, segment: str, table: str, doc_id: int, doc: dict[str, Any] | None) -> None:
+        if self.readonly:
+            raise StoreError("the store was opened read-only")
+        self._pending.setdefault(segment, {}).setdefault(table, {})[doc_id] = doc
+
+    def _next(self, counter: str) -> int:
+        value = int(self._state[counter])
+        self._state[counter] = value + 1
+        return value
+
+    def new_ticket_id(self) -> int:
+        """Reserve the next ticket id."""
+        return self._next("next_ticket")
+
+    def new_message_id(self) -> int:
+        """Reserve the next stored-message id."""
+        return self._next("next_message")
+
+    def save_ticket(self, ticket: Ticket) -> None:
+        """Insert or update a ticket (written at the next commit)."""
+        self._put(_ticket_segment(ticket.id), "tickets", ticket.id, ticket.to_doc())
+        self._index_ticket(ticket)
+
+    def add_message(self, message: StoredMessage) -> None:
+        """Record a message on its ticket (written at the next commit)."""
+        self._put(_ticket_segment(message.ticket_id), "messages", message.id, message.to_doc())
+        self._index_message(message)
+
+    def save_customer(self, customer: Customer) -> None:
+        """Insert or update a customer; a new one gets an id here."""
+        if customer.id == 0:
+            customer.id = self._customer_ids.get(customer.email) or self._next("next_customer")
+        self._customer_ids[customer.email] = customer.id
+        self._put(_customer_segment(customer.id), "customers", customer.id, customer.to_doc())
+
+    def set_folder_state(self, state: FolderState) -> None:
+        """Move the poll state of a folder (written at the next commit)."""
+        self._state["folders"][state.folder] = state.to_doc()
+
+    def note_skipped(self, entry: dict[str, str]) -> None:
+        """Remember an automatic message that opened no ticket, and why."""
+        skipped = self._state["skipped"]
+        skipped.append(entry)
+        del skipped[:-SKIP_LOG_LENGTH]
+
+    def add_event(self, name: str, ticket_id: int | None, message_id: int | None = None, **data: Any) -> None:
+        """Queue an event for the actions (committed with the next commit).
+
+        Events live in their own segments (1,000 sequence numbers each), so a
+        commit writes only the events it adds or removes, however many wait.
+        """
+        event = Event(self._next("next_event"), name, ticket_id, message_id, data)
+        doc = event.to_doc()
+        self._events[event.sequence] = doc
+        self._put(_event_segment(event.sequence), "events", event.sequence, doc)
+
+    def pending_events(self) -> list[Event]:
+        """Events whose actions have not run yet, oldest first."""
+        return [Event.from_doc(self._events[sequence]) for sequence in sorted(self._events)]
+
+    def events_done(self, sequences: set[int]) -> None:
+        """Forget these events (their actions ran, or they failed for good)."""
+        for sequence in sequences:
+            if self._events.pop(sequence, None) is not None:
+                self._put(_event_segment(sequence), "events", sequence, None)
+
+    def event_failed(self, sequence: int) -> int:
+        """Count a failed attempt at event ``sequence``; returns the failures so far."""
+        if sequence not in self._events:
+            return 0
+        # A copy: the committed document must not change before the next commit.
+        doc = self._events[sequence] = copy_document(self._events[sequence])
+        doc["data"]["failures"] = int(doc["data"].get("failures", 0)) + 1
+        self._put(_event_segment(sequence), "events", sequence, doc)
+        return int(doc["data"]["failures"])
+
+    def prune_automatic_sent(self, before: str) -> None:
+        """Forget automatic-mail times older than ``before`` (ISO), for every address."""
+        recent = {
+            address: [stamp for stamp in times if stamp >= before]
+            for address, times in self._state["automatic_sent"].items()
+        }
+        self._state["automatic_sent"] = {address: times for address, times in recent.items() if times}
+
+    def automatic_sent(self, address: str) -> list[str]:
+        """When automatic mail went to ``address`` recently (ISO times)."""
+        return list(self._state["automatic_sent"].get(address, []))
+
+    def note_automatic_sent(self, address: str, times: list[str]) -> None:
+        """Keep the recent automatic-mail times of ``address`` (for the rate limit)."""
+        if times:
+            self._state["automatic_sent"][address] = times
+        else:
+            self._state["automatic_sent"].pop(address, None)
+
+    def before_commit(self, hook: Callable[[], None]) -> None:
+        """Run ``hook`` at the start of every commit (the outbox flushes its queue there)."""
+        self._before_commit.append(hook)
+
+    def commit(self) -> None:
+        """Make every change since the last commit durable, atomically."""
+        if self.readonly:
+            raise StoreError("the store was opened read-only")
+        for hook in self._before_commit:
+            hook()
+        self._state["sequence"] = int(self._state["sequence"]) + 1
+        # A deep copy: the segment written at the next checkpoint must hold the
+        # state of this commit, not changes made after it.
+        self._put(STATE, "state", 1, copy_document(self._state))
+        changes = {
+            segment: {
+                table: {str(doc_id): doc for doc_id, doc in docs.items()} for table, docs in tables.items()
+            }
+            for segment, tables in self._pending.items()
+        }
+        self._journal.append({"sequence": self._state["sequence"], "changes": changes})
+        self._apply_changes(changes)
+        self._pending.clear()
+        if self._journal.size >= self.checkpoint_bytes:
+            self.checkpoint()
+
+    def checkpoint(self) -> None:
+        """Write the changed segments and remove the journal (commits stay as they are)."""
+        if self.readonly:
+            raise StoreError("the store was opened read-only")
+        self._flush_segments()
+        self._journal.remove()
+
+    def close(self) -> None:
+        """Checkpoint, so that the next open has no journal to replay."""
+        if not self.readonly:
+            self.checkpoint()
+
+    def _flush_segments(self) -> None:
+        # The state segment goes last: it carries the sequence number readers
+        # use to detect a commit that happened while they were reading.
+        for name, segment in self._segments.items():
+            if name != STATE:
+                segment.storage.flush()
+        if STATE in self._segments:
+            self._segments[STATE].storage.flush()
+
+
+class DataDirectoryLock:
+    """An exclusive lock on the data directory: one writing process at a time."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.path = data_dir / "lock"
+        self._fd: int | None = None
+
+    def acquire(self) -> bool:
+        """Take the lock; False if another process holds it."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return False
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self._fd = fd
+        return True
+
+    def release(self) -> None:
+        """Give the lock back."""
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+    def held_by_other(self) -> bool:
+        """Whether another process (the daemon) holds the lock right now."""
+        if self.acquire():
+            self.release()
+            return False
+        return True
