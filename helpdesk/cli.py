@@ -16,7 +16,9 @@ from typing import Any
 
 from helpdesk import __version__
 from helpdesk.config import Config, config_path, load_config
-from helpdesk.errors import HelpdeskError, MessageRejected, UsageError
+from helpdesk.errors import DataDirectoryBusy, HelpdeskError, MessageRejected, UsageError
+from helpdesk.logformat import LOG_FORMATS, configure_logging
+from helpdesk.outbound.compose import Outbound
 from helpdesk.store.records import STATUSES, Ticket
 from helpdesk.store.store import DataDirectoryLock, Store
 
@@ -171,15 +173,15 @@ def cmd_quarantine(config: Config, args: argparse.Namespace) -> int:
     if args.id is None:
         raise UsageError("quarantine replay needs an ID (see: helpdesk quarantine list)")
     quarantine.raw(args.id)  # Fail early, with a clear message, for an unknown id.
-    if DataDirectoryLock(config.storage_path).held_by_other():
-        from helpdesk.daemon import Request, queue_request
+    from helpdesk.daemon import Helpdesk, Request, queue_request
 
+    try:
+        helpdesk = Helpdesk(config)
+    except DataDirectoryBusy:
+        # The daemon runs: it applies the request on its next cycle.
         queue_request(config.storage_path, Request("quarantine.replay", args.id))
         print(f"replay of {args.id} queued: the running daemon applies it on its next cycle")
         return 0
-    from helpdesk.daemon import Helpdesk
-
-    helpdesk = Helpdesk(config)
     try:
         report = helpdesk.replay(args.id)
     finally:
@@ -192,7 +194,11 @@ def cmd_quarantine(config: Config, args: argparse.Namespace) -> int:
 
 
 def cmd_status(config: Config, args: argparse.Namespace) -> int:
+    from helpdesk.clock.scheduler import Scheduler
+    from helpdesk.daemon import STATUS_FILE, job_schedules
     from helpdesk.intake.quarantine import Quarantine
+    from helpdesk.outbound.outbox import Outbox
+    from helpdesk.store.records import iso, utc_now
 
     store = _read_store(config)
     running = DataDirectoryLock(config.storage_path).held_by_other()
@@ -200,23 +206,102 @@ def cmd_status(config: Config, args: argparse.Namespace) -> int:
     for ticket in store.tickets():
         by_status[ticket.status] += 1
     state = store.folder_state(config.imap.folder)
+    try:
+        daemon = json.loads((config.storage_path / STATUS_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        daemon = {}
+    scheduler = Scheduler(store, config.business.timezone, utc_now)
+    for name, when in job_schedules(config).items():
+        scheduler.add(name, when, lambda: None)
+    last_runs, next_runs = scheduler.last_runs(), scheduler.next_runs()
     document = {
         "daemon_running": running,
         "data_directory": str(config.storage_path),
+        "last_cycle_at": daemon.get("last_cycle_at"),
+        "last_fetch": daemon.get("last_fetch"),
         **store.counts,
         "by_status": by_status,
+        "outbox_waiting": Outbox.waiting_in(config.storage_path),
+        "outbox_failed": len(Outbox.failed_in(config.storage_path)),
         "quarantined": len(Quarantine(config.storage_path).entries()),
         "skipped_automatic": len(store.skipped),
         "folder": config.imap.folder,
         "uidvalidity": state.uidvalidity if state else None,
         "last_uid": state.last_uid if state else None,
+        "first_sync_pending": bool(state and state.import_pending),
+        "jobs": {
+            name: {"schedule": str(spec), "last_run": last_runs[name], "next_run": iso(next_runs[name])}
+            for name, spec in scheduler.jobs.items()
+        },
     }
     if args.json:
         _print_json(document)
-    else:
-        for key, value in document.items():
+        return 0
+    for key, value in document.items():
+        if key == "jobs":
+            print("jobs:")
+            for name, job in value.items():
+                last = job["last_run"] or "never"
+                print(f"  {name} ({job['schedule']}): last {last}, next {job['next_run']}")
+        elif isinstance(value, dict):
+            print(f"{key}: " + ", ".join(f"{inner}={item}" for inner, item in value.items()))
+        else:
             print(f"{key}: {value}")
     return 0
+
+
+def cmd_digest(config: Config, args: argparse.Namespace) -> int:
+    """Show the weekly digest as of now (``--preview``), or send it to the owner now (``--send``)."""
+    from helpdesk.daemon import Helpdesk, Request, queue_request
+
+    if args.preview:
+        outbound = _preview_digest(config)
+        print(outbound.text)
+        if args.html:
+            Path(args.html).write_text(outbound.html or "", encoding="utf-8")
+            print(f"HTML part written to {args.html}", file=sys.stderr)
+        return 0
+    try:
+        helpdesk = Helpdesk(config)
+    except DataDirectoryBusy:
+        queue_request(config.storage_path, Request("digest.send", ""))
+        print("digest queued: the running daemon sends it on its next cycle")
+        return 0
+    try:
+        helpdesk.send_digest(key=f"digest:manual:{helpdesk.clock().isoformat()}")
+        report = helpdesk.send_outbox()
+    finally:
+        helpdesk.close()
+    if any(item.kind == "digest" for item in report.sent):
+        print(f"digest sent to {config.owner.email}")
+        return 0
+    print("digest queued in the outbox; it could not be sent yet (see helpdesk status)")
+    return 1
+
+
+def _preview_digest(config: Config) -> Outbound:
+    """The digest as a message, from a read-only view of the store (works while the daemon runs)."""
+    from helpdesk.clock.digest import build_digest, digest_outbound
+    from helpdesk.daemon import load_policy
+    from helpdesk.intake.quarantine import Quarantine
+    from helpdesk.outbound.outbox import Outbox
+    from helpdesk.owner.tokens import ReplyTokens, load_secret
+    from helpdesk.policy.actions import business_context
+    from helpdesk.store.records import utc_now
+
+    templates, _, hours = load_policy(config)
+    store = _read_store(config)
+    tokens = ReplyTokens(load_secret(config.storage_path), config.business.email)
+    digest = build_digest(
+        store,
+        hours,
+        utc_now(),
+        tokens,
+        failures=Outbox.failed_in(config.storage_path),
+        quarantined=Quarantine(config.storage_path).entries(),
+    )
+    owner = (config.owner.name, config.owner.email)
+    return digest_outbound(digest, templates, business_context(config), owner)
 
 
 def cmd_rules(config: Config, args: argparse.Namespace) -> int:
@@ -263,6 +348,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--config", help="configuration file (default: $HELPDESK_CONFIG or ./config.toml)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debugging detail")
+    parser.add_argument(
+        "--log-format", choices=LOG_FORMATS, default="text", help="log lines as text (default) or JSON"
+    )
     parser.add_argument("--version", action="version", version=f"helpdesk {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -289,6 +377,11 @@ def build_parser() -> argparse.ArgumentParser:
     rules.add_argument("action", choices=("list", "explain"))
     rules.add_argument("message", nargs="?", metavar="MESSAGE.eml")
     rules.add_argument("--ticket", type=int, help="explain as a message on this existing ticket")
+    digest = commands.add_parser("digest", help="the weekly digest: preview it, or send it to the owner now")
+    what = digest.add_mutually_exclusive_group(required=True)
+    what.add_argument("--preview", action="store_true", help="print the text part (nothing is sent)")
+    what.add_argument("--send", action="store_true", help="send it to the owner now")
+    digest.add_argument("--html", metavar="FILE", help="with --preview: also write the HTML part to FILE")
     demo = commands.add_parser("demo", help="a tour on embedded loopback mail servers")
     demo.add_argument("--serve", action="store_true", help="keep servers and daemon running")
     return parser
@@ -302,17 +395,14 @@ CONFIGURED_COMMANDS: dict[str, Callable[[Config, argparse.Namespace], int]] = {
     "quarantine": cmd_quarantine,
     "status": cmd_status,
     "rules": cmd_rules,
+    "digest": cmd_digest,
 }
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``helpdesk`` console script."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    configure_logging(args.log_format, args.verbose)
     try:
         if args.command == "parse":
             return cmd_parse(args)

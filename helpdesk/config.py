@@ -24,6 +24,7 @@ from helpdesk.errors import ConfigError
 
 CONFIG_ENV = "HELPDESK_CONFIG"
 SECURITY_MODES = ("ssl", "starttls", "none")
+FIRST_SYNC_MODES = ("history", "skip", "process")
 EMAIL_PATTERN = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
 
 
@@ -43,6 +44,10 @@ class BusinessConfig:
     timezone: str = "UTC"
     hours: str = "Mon-Fri 09:00-18:00"
     holidays: tuple[date, ...] = ()
+    # Public holidays of this ISO country code (and subdivision) are closed
+    # days too, from the holidays package (helpdesk.policy.holidays).
+    holiday_country: str | None = None
+    holiday_subdivision: str | None = None
 
     @property
     def domain(self) -> str:
@@ -85,6 +90,11 @@ class ImapConfig(ServerConfig):
     batch_size: int = 200
     # Worker processes that parse large batches; 0 parses in the daemon's process.
     parse_workers: int = 0
+    # Mail already in the folder when the daemon first sees it: "history"
+    # (recorded, nothing sent, one summary to the owner), "skip" or "process".
+    first_sync: str = "history"
+    first_sync_days: int = 14
+    since: date | None = None
 
 
 @dataclass(frozen=True)
@@ -249,6 +259,19 @@ def _holidays(section: _Section) -> tuple[date, ...]:
     return tuple(sorted(days))
 
 
+def _since(section: _Section) -> date | None:
+    """``[imap] since``: the oldest day a first sync imports (a TOML date or "YYYY-MM-DD")."""
+    raw = section.data.get("since")
+    if raw is None or raw == "":
+        return None
+    if isinstance(raw, date) and not isinstance(raw, datetime):
+        return raw
+    try:
+        return date.fromisoformat(str(raw))
+    except ValueError:
+        raise section.error("since", f"not a date (YYYY-MM-DD): {raw!r}") from None
+
+
 def _business(file: str, data: Mapping[str, Any]) -> BusinessConfig:
     section = _table(file, data, "business", required=True)
     timezone = section.text("timezone", "UTC")
@@ -256,6 +279,18 @@ def _business(file: str, data: Mapping[str, Any]) -> BusinessConfig:
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
         raise section.error("timezone", f"unknown time zone {timezone!r}") from None
+    country = section.text("holiday_country", "").strip() or None
+    subdivision = section.text("holiday_subdivision", "").strip() or None
+    if subdivision is not None and country is None:
+        raise section.error("holiday_subdivision", 'needs holiday_country as well (e.g. "DE" with "BY")')
+    if country is not None:
+        # Imported here: the holidays package is needed only when a country is set.
+        from helpdesk.policy.holidays import HolidayRegionError, check_region
+
+        try:
+            country, subdivision = check_region(country, subdivision)
+        except HolidayRegionError as exc:
+            raise section.error(exc.key, str(exc)) from None
     return BusinessConfig(
         name=section.text("name"),
         email=section.email("email"),
@@ -269,7 +304,22 @@ def _business(file: str, data: Mapping[str, Any]) -> BusinessConfig:
         timezone=timezone,
         hours=section.text("hours", "Mon-Fri 09:00-18:00"),
         holidays=_holidays(section),
+        holiday_country=country,
+        holiday_subdivision=subdivision,
     )
+
+
+def _schedule(section: _Section, key: str, default: str) -> str:
+    """A ``[schedule]`` text such as ``"monday 08:00"``, checked by the scheduler's parser."""
+    # Imported here: the clock package (and its schedule dependency) is needed only for this check.
+    from helpdesk.clock.scheduler import ScheduleSpecError, parse_schedule
+
+    value = section.text(key, default)
+    try:
+        parse_schedule(value)
+    except ScheduleSpecError as exc:
+        raise section.error(key, str(exc)) from None
+    return value
 
 
 def shipped_directory(name: str) -> Path:
@@ -323,6 +373,9 @@ def load_config(path: Path | str) -> Config:
         poll_interval=imap_section.number("poll_interval", 60.0, low=0.1),
         batch_size=imap_section.integer("batch_size", 200, low=1, high=10_000),
         parse_workers=imap_section.integer("parse_workers", default_workers(), low=0, high=64),
+        first_sync=imap_section.choice("first_sync", FIRST_SYNC_MODES, "history"),
+        first_sync_days=imap_section.integer("first_sync_days", 14, low=1, high=3660),
+        since=_since(imap_section),
     )
     if imap.username is None:
         raise imap_section.error("username", "missing (required)")
@@ -334,6 +387,7 @@ def load_config(path: Path | str) -> Config:
     rules = _table(file, data, "rules", required=False)
     templates = _table(file, data, "templates", required=False)
     schedule_section = _table(file, data, "schedule", required=False)
+    digest_schedule = _schedule(schedule_section, "digest", "monday 08:00")
     return Config(
         path=path.resolve(),
         business=business,
@@ -343,7 +397,7 @@ def load_config(path: Path | str) -> Config:
         storage_path=storage.path("path", base, base / "data"),
         rules_path=rules.path("path", base, shipped_directory("rules")),
         templates_path=templates.path("path", base, shipped_directory("templates")),
-        digest_schedule=schedule_section.text("digest", "monday 08:00"),
+        digest_schedule=digest_schedule,
     )
 
 

@@ -13,19 +13,26 @@ import asyncio
 import gc
 import json
 import logging
+import os
+import secrets
 import signal
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
+from helpdesk.clock.digest import Digest, build_digest, digest_key, digest_outbound
+from helpdesk.clock.scheduler import Scheduler
 from helpdesk.config import Config
-from helpdesk.errors import ConfigError, ConnectionFailed, HelpdeskError, StoreError
+from helpdesk.errors import ConfigError, ConnectionFailed, DataDirectoryBusy, HelpdeskError
 from helpdesk.intake.archive import MailArchive
 from helpdesk.intake.fetch import NETWORK_ERRORS, Mailbox
+from helpdesk.intake.history import finish_import
 from helpdesk.intake.ingest import Clock, Ingestor, IngestReport
 from helpdesk.intake.parsepool import ParsePool
+from helpdesk.intake.progress import Progress
 from helpdesk.intake.quarantine import Quarantine
 from helpdesk.network import describe
 from helpdesk.outbound.outbox import Outbox, SendReport
@@ -37,14 +44,16 @@ from helpdesk.policy.businesstime import BusinessHours, BusinessTimeError
 from helpdesk.policy.dispatch import Dispatcher
 from helpdesk.policy.rules import RuleSet, load_rules
 from helpdesk.store.durable import atomic_write
-from helpdesk.store.records import FolderState, utc_now
+from helpdesk.store.records import FolderState, iso, utc_now
 from helpdesk.store.store import DataDirectoryLock, Store
 
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF = 300.0
 REQUESTS = "requests"
-TICK_INTERVAL = timedelta(seconds=60)
+STATUS_FILE = "daemon-status.json"
+# The rule tick: time rules (escalation, follow-up, auto-close) are checked this often.
+RULE_TICK = "every 60 seconds"
 
 
 def load_policy(config: Config) -> tuple[Templates, RuleSet, BusinessHours]:
@@ -53,11 +62,16 @@ def load_policy(config: Config) -> tuple[Templates, RuleSet, BusinessHours]:
     templates.validate()
     business = config.business
     try:
-        hours = BusinessHours.parse(business.hours, business.timezone, business.holidays)
+        hours = BusinessHours.from_config(business)
     except BusinessTimeError as exc:
         raise ConfigError(str(config.path), "[business] hours", str(exc)) from None
     rules = load_rules(config.rules_path, templates.names())
     return templates, rules, hours
+
+
+def job_schedules(config: Config) -> dict[str, str]:
+    """The daemon's scheduled jobs and when they run (names are their keys in the store)."""
+    return {"rule-tick": RULE_TICK, "digest": config.digest_schedule}
 
 
 @dataclass(frozen=True)
@@ -69,8 +83,12 @@ class Request:
 
 
 def queue_request(data_dir: Path, request: Request) -> Path:
-    """Drop a request file for the running daemon to apply on its next cycle."""
-    name = f"{time.time_ns()}-{request.action}.json"
+    """Drop a request file for the running daemon to apply on its next cycle.
+
+    The name sorts by time and is unique across processes (the pid and a
+    random part), so requests from several commands at once never collide.
+    """
+    name = f"{time.time_ns()}-{os.getpid()}-{secrets.token_hex(4)}-{request.action}.json"
     path = data_dir / REQUESTS / name
     atomic_write(path, json.dumps({"action": request.action, "argument": request.argument}).encode())
     return path
@@ -87,7 +105,7 @@ class Helpdesk:
         data_dir.mkdir(parents=True, exist_ok=True)
         self.lock = DataDirectoryLock(data_dir)
         if not self.lock.acquire():
-            raise StoreError(f"{data_dir}: another helpdesk process is running on this data directory")
+            raise DataDirectoryBusy(f"{data_dir}: another helpdesk process is running on this data directory")
         self.store = Store(data_dir)
         # The loaded store is long-lived: keep the collector from scanning it again and again.
         gc.freeze()
@@ -102,9 +120,39 @@ class Helpdesk:
         self.store.before_commit(self.outbox.flush)
         self.actions = Actions(config, self.store, self.outbox, templates, self.tokens, clock)
         self.dispatcher = Dispatcher(self.store, self.actions, rules, hours, data_dir, clock)
-        self.next_tick: datetime | None = None
+        self.scheduler = Scheduler(self.store, config.business.timezone, clock)
+        work = {"rule-tick": self.dispatcher.tick, "digest": self.send_digest}
+        for name, when in job_schedules(config).items():
+            self.scheduler.add(name, when, work[name])
         # The folder's UIDVALIDITY and the highest UID the last ingest saw there.
         self.seen = (0, 0)
+        # Asked between batches: a stop request ends a long ingest after the current batch.
+        self.stop_requested: Callable[[], bool] = lambda: False
+        self.last_fetch: dict[str, Any] = {}
+
+    def reload(self) -> bool:
+        """Load the rules and templates again (SIGHUP); keep the old ones if the new are broken.
+
+        A broken set is reported in the log and in a mail to the owner, and
+        the daemon carries on with the set it had.
+        """
+        try:
+            templates, rules, hours = load_policy(self.config)
+        except ConfigError as exc:
+            log.error("reload refused, still using the rules and templates loaded before: %s", exc)
+            self.actions.reload_failed(str(exc))
+            self.store.commit()
+            return False
+        self.actions.templates = templates
+        self.dispatcher.rules = rules
+        self.dispatcher.hours = hours
+        log.info("reloaded %d rule(s) from %s and the templates", len(rules.rules), self.config.rules_path)
+        return True
+
+    def write_status(self) -> None:
+        """Note what the daemon last did, for ``helpdesk status`` (not durable: a hint)."""
+        document = {"pid": os.getpid(), "last_cycle_at": iso(self.clock()), "last_fetch": self.last_fetch}
+        atomic_write(self.config.storage_path / STATUS_FILE, json.dumps(document).encode(), durable=False)
 
     def close(self) -> None:
         """Stop the parse workers, write the store's segments and release the data directory."""
@@ -132,6 +180,9 @@ class Helpdesk:
                 request = Request(str(data["action"]), str(data["argument"]))
                 if request.action == "quarantine.replay":
                     self.replay(request.argument)
+                elif request.action == "digest.send":
+                    # Keyed by the request file: applying it again after a crash sends nothing twice.
+                    self.send_digest(key=f"digest:manual:{path.stem}")
                 else:
                     log.warning("ignoring unknown request %s in %s", request.action, path.name)
             except (ValueError, KeyError, HelpdeskError) as exc:
@@ -139,28 +190,40 @@ class Helpdesk:
             path.unlink(missing_ok=True)
 
     def ingest_new(self, mailbox: Mailbox) -> IngestReport:
-        """Ingest every message in the folder that is newer than the saved state."""
+        """Ingest every message in the folder that is newer than the saved state.
+
+        The first time a folder is seen (and after its UIDVALIDITY changed)
+        the mail already in it is taken as ``[imap] first_sync`` says; see
+        :meth:`first_sight`. A history import ends with one summary to the owner.
+        """
         folder = self.config.imap.folder
         uidvalidity = mailbox.refresh()
         state = self.store.folder_state(folder)
-        after = 0
-        if state is not None and state.uidvalidity == uidvalidity:
-            after = state.last_uid
-        elif state is not None:
-            log.warning(
-                "folder %s: UIDVALIDITY changed from %d to %d; re-scanning (duplicates are skipped)",
-                folder,
-                state.uidvalidity,
-                uidvalidity,
-            )
+        if state is None or state.uidvalidity != uidvalidity:
+            state = self.first_sight(mailbox, uidvalidity, state)
         report = IngestReport()
-        uids = mailbox.new_uids(after)
-        self.seen = (uidvalidity, max(uids, default=after))
+        uids = mailbox.new_uids(state.last_uid)
+        self.seen = (uidvalidity, max(uids, default=state.last_uid))
+        uids = self._since_filter(mailbox, state, uids)
+        self.last_fetch = {"at": iso(self.clock()), "folder": folder, "new": len(uids)}
+        progress = Progress(f"importing {folder}", len(uids)) if state.import_pending and uids else None
         for batch in mailbox.fetch(uids, self.config.imap.batch_size):
-            report.add(self.ingestor.ingest_batch(folder, uidvalidity, batch))
-        if not uids and (state is None or state.uidvalidity != uidvalidity):
-            self.store.set_folder_state(FolderState(folder, uidvalidity, 0))
+            report.add(self.ingestor.ingest_batch(folder, uidvalidity, batch, state.history_until))
+            if progress is not None:
+                progress.advance(len(batch))
+            if self.stop_requested():
+                log.info("stopping: the rest of the new mail is fetched on the next start")
+                return report
+        if progress is not None:
+            progress.finish()
+        state = self.store.folder_state(folder) or state
+        if state.last_uid < state.existing_until:
+            # Everything there was is in (some of it older than [imap] since).
+            state.last_uid = state.existing_until
+            self.store.set_folder_state(state)
             self.store.commit()
+        if state.import_pending:
+            self.finish_import(state)
         if uids:
             log.info(
                 "ingested %d new message(s): %d new ticket(s), %d recorded, %d skipped, "
@@ -173,6 +236,65 @@ class Helpdesk:
                 report.duplicates,
             )
         return report
+
+    def first_sight(self, mailbox: Mailbox, uidvalidity: int, previous: FolderState | None) -> FolderState:
+        """Record how to take the mail already in a folder the daemon has not seen before.
+
+        ``history`` (the default) imports it without sending anything and then
+        sums it up for the owner; ``skip`` ignores it; ``process`` treats it as
+        new mail (for a brand-new address). After a UIDVALIDITY change the
+        folder is re-scanned as history, quietly: what is stored already is
+        skipped as a duplicate, and nothing is sent for the rest.
+        """
+        folder = self.config.imap.folder
+        highest = max(mailbox.new_uids(0), default=0)
+        mode = self.config.imap.first_sync
+        if previous is not None:
+            log.warning(
+                "folder %s: UIDVALIDITY changed from %d to %d; re-scanning %s as history "
+                "(duplicates are skipped, nothing is sent)",
+                folder, previous.uidvalidity, uidvalidity, f"up to UID {highest}",
+            )
+            state = FolderState(folder, uidvalidity, 0, existing_until=highest, existing_as="rescan")
+        elif mode == "skip" or highest == 0:
+            if highest:
+                log.info("folder %s: first sync skips the mail already there (up to UID %d)", folder, highest)
+            state = FolderState(folder, uidvalidity, highest)
+        else:
+            log.info("folder %s: first sync takes the mail already there (up to UID %d) as %s",
+                     folder, highest, mode)
+            state = FolderState(
+                folder, uidvalidity, 0, existing_until=highest, existing_as=mode,
+                import_pending=mode == "history",
+            )
+        self.store.set_folder_state(state)
+        self.store.commit()
+        return state
+
+    def _since_filter(self, mailbox: Mailbox, state: FolderState, uids: list[int]) -> list[int]:
+        """Leave out mail of a first sync that is older than ``[imap] since``."""
+        since = self.config.imap.since
+        if since is None or state.existing_as not in ("history", "process") or not uids:
+            return uids
+        if uids[0] > state.existing_until:
+            return uids
+        recent = mailbox.uids_since(since)
+        return [uid for uid in uids if uid > state.existing_until or uid in recent]
+
+    def finish_import(self, state: FolderState) -> None:
+        """Settle the imported conversations and send the owner the one summary."""
+        summary = finish_import(self.store, state, self.clock(), self.config.imap.first_sync_days)
+        # Keyed by folder and UIDVALIDITY: a crash before the commit below queues it again, not twice.
+        self.actions.import_summary(summary, f"import-summary:{state.folder}:{state.uidvalidity}")
+        state.import_pending = False
+        self.store.set_folder_state(state)
+        self.store.commit()
+        log.info(
+            "folder %s: imported %d message(s) in %d ticket(s) from %d customer(s); %d closed, %d open, "
+            "%d waiting for an answer; summary sent to the owner",
+            state.folder, summary.messages, summary.tickets, summary.customers,
+            summary.closed, summary.open, len(summary.unanswered),
+        )
 
     def mail_waiting(self, mailbox: Mailbox) -> bool:
         """Whether mail arrived since the last ingest looked (during the cycle, say).
@@ -205,28 +327,44 @@ class Helpdesk:
         return report
 
     def seconds_until_due(self) -> float:
-        """Seconds until the next tick or outbox retry is due."""
-        now = self.clock()
-        due = [self.next_tick or now]
+        """Seconds until the next scheduled job or outbox retry is due."""
+        due = [self.scheduler.seconds_until_next()]
         retry = self.outbox.next_due()
         if retry is not None:
-            due.append(retry)
-        return max(0.0, (min(due) - now).total_seconds())
+            due.append((retry - self.clock()).total_seconds())
+        return max(0.0, min(due))
 
-    def tick(self) -> int:
-        """Run the time rules if a tick is due; returns how many fired."""
-        now = self.clock()
-        if self.next_tick is not None and now < self.next_tick:
-            return 0
-        self.next_tick = now + TICK_INTERVAL
-        return self.dispatcher.tick()
+    def run_jobs(self) -> list[str]:
+        """Run the scheduled jobs that are due (the rule tick, the digest); returns their names."""
+        return self.scheduler.run_pending()
+
+    def digest(self) -> Digest:
+        """The weekly digest as of now, from the store."""
+        return build_digest(
+            self.store,
+            self.dispatcher.hours,
+            self.clock(),
+            self.tokens,
+            failures=self.outbox.failed(),
+            quarantined=self.quarantine.entries(),
+        )
+
+    def send_digest(self, key: str | None = None) -> bool:
+        """Queue the digest to the owner; once per week under the scheduled key. True if queued now."""
+        digest = self.digest()
+        owner = (self.config.owner.name, self.config.owner.email)
+        outbound = digest_outbound(digest, self.actions.templates, self.actions.context(None), owner)
+        key = key or digest_key(self.clock(), self.dispatcher.hours)
+        _, new = self.outbox.enqueue(key, outbound, self.clock())
+        self.store.commit()
+        return new
 
     def cycle(self, mailbox: Mailbox) -> IngestReport:
         """One full cycle: requests, new mail, the rules it triggers, due time rules, the outbox."""
         self.apply_requests()
         report = self.ingest_new(mailbox)
         self.dispatcher.run()
-        self.tick()
+        self.run_jobs()
         self.dispatcher.run()
         self.send_outbox()
         return report
@@ -239,6 +377,11 @@ class Daemon:
         self.config = config
         self.clock = clock
         self.stopping = False
+        self.reload_requested = False
+
+    def request_reload(self, signum: int = 0, frame: FrameType | None = None) -> None:
+        """Reload rules and templates before the next cycle (SIGHUP)."""
+        self.reload_requested = True
 
     def request_stop(self, signum: int = 0, frame: FrameType | None = None) -> None:
         """Finish the current step and leave the loop (SIGTERM, SIGINT)."""
@@ -250,7 +393,9 @@ class Daemon:
         mailbox = Mailbox(self.config.imap)
         try:
             mailbox.connect()
-            return helpdesk.cycle(mailbox)
+            report = helpdesk.cycle(mailbox)
+            helpdesk.write_status()
+            return report
         except NETWORK_ERRORS as exc:
             raise ConnectionFailed(f"IMAP {self.config.imap.host}: {describe(exc)}") from None
         finally:
@@ -262,17 +407,25 @@ class Daemon:
         if install_signals:
             signal.signal(signal.SIGTERM, self.request_stop)
             signal.signal(signal.SIGINT, self.request_stop)
+            signal.signal(signal.SIGHUP, self.request_reload)
         helpdesk = Helpdesk(self.config, self.clock)
+        helpdesk.stop_requested = self._stop_requested
         mailbox = Mailbox(self.config.imap)
         backoff = 1.0
         log.info("helpdesk daemon started for %s", self.config.business.email)
         try:
             while not self.stopping:
                 try:
+                    if self.reload_requested:
+                        self.reload_requested = False
+                        helpdesk.reload()
                     if mailbox.client is None:
                         mailbox.connect()
                         backoff = 1.0
                     helpdesk.cycle(mailbox)
+                    helpdesk.write_status()
+                    if self.stopping:
+                        break
                     if helpdesk.mail_waiting(mailbox):
                         continue
                     wait = max(1.0, min(self.config.imap.poll_interval, helpdesk.seconds_until_due()))
@@ -288,8 +441,12 @@ class Daemon:
             helpdesk.close()
             log.info("helpdesk daemon stopped")
 
-    def _should_stop(self) -> bool:
+    def _stop_requested(self) -> bool:
         return self.stopping
+
+    def _should_stop(self) -> bool:
+        """Whether to leave the wait for mail: to stop, or to reload first."""
+        return self.stopping or self.reload_requested
 
     def _sleep(self, seconds: float) -> None:
         deadline = time.monotonic() + seconds

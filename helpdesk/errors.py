@@ -63,3 +63,7 @@ class OwnerMailRejected(MessageRejected):
 
 class StoreError(HelpdeskError):
     """The data directory is unusable (locked, corrupt, unwritable)."""
+
+
+class DataDirectoryBusy(StoreError):
+    """Another helpdesk process (the daemon, usually) holds the data directory."""

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from helpdesk.demo.processes import free_port
 from tests.corpus import customer_mail
 from tests.helpers import helpdesk, write_config
+from tests.test_e2e_outbound import parse, text_of
 
 SHIPPED_CONFIG = Path(__file__).resolve().parent.parent / "config.toml"
 
@@ -140,3 +143,60 @@ def test_parse_json(tmp_path: Path) -> None:
 def test_parse_unreadable_file(tmp_path: Path) -> None:
     result = helpdesk("parse", str(tmp_path / "missing.eml"), check=False)
     assert_one_line_error(result, 2, "missing.eml")
+
+
+def _two_tickets(tmp_path: Path, mailbox, smtp_sink) -> Path:
+    path = write_config(tmp_path, mailbox, smtp_sink)
+    mailbox.append(customer_mail("kim@example.org", "Where is order 12?", "Hello"))
+    mailbox.append(customer_mail("lee@example.org", "Refund <b>now</b>", "Hello"))
+    helpdesk("--config", str(path), "run", "--once")
+    return path
+
+
+def test_digest_preview_prints_the_text_part_and_writes_the_html(tmp_path: Path, mailbox, smtp_sink) -> None:
+    path = _two_tickets(tmp_path, mailbox, smtp_sink)
+    sent = len(smtp_sink.messages)
+    html = tmp_path / "digest.html"
+    result = helpdesk("--config", str(path), "digest", "--preview", "--html", str(html))
+    assert result.stdout.startswith("Weekly digest for Acme Tea Co.")
+    assert "Where is order 12?" in result.stdout and "Refund <b>now</b>" in result.stdout
+    page = html.read_text(encoding="utf-8")
+    assert "mailto:support+t1-" in page and "Refund &lt;b&gt;now&lt;/b&gt;" in page
+    assert len(smtp_sink.messages) == sent  # A preview sends nothing.
+
+
+def test_digest_send_mails_the_owner_now(tmp_path: Path, mailbox, smtp_sink) -> None:
+    path = _two_tickets(tmp_path, mailbox, smtp_sink)
+    before = len(smtp_sink.messages)
+    for _ in range(2):
+        result = helpdesk("--config", str(path), "digest", "--send")
+        assert result.stdout.strip() == "digest sent to owner@acme.example"
+    digests = [parse(mail.data) for mail in smtp_sink.messages[before:]]
+    assert [(str(m["X-Helpdesk-Kind"]), str(m["To"])) for m in digests] == [
+        ("digest", "Sam Owner <owner@acme.example>")
+    ] * 2
+    assert "Open tickets                    2" in text_of(digests[0])
+
+
+def test_status_shows_the_last_fetch_the_outbox_and_the_jobs(tmp_path: Path, mailbox, smtp_sink) -> None:
+    path = _two_tickets(tmp_path, mailbox, smtp_sink)
+    status = json.loads(helpdesk("--config", str(path), "status", "--json").stdout)
+    assert status["daemon_running"] is False
+    assert status["last_fetch"]["new"] == 2 and status["last_fetch"]["folder"] == "INBOX"
+    assert (status["outbox_waiting"], status["outbox_failed"], status["quarantined"]) == (0, 0, 0)
+    assert status["jobs"]["rule-tick"]["last_run"] is not None
+    assert status["jobs"]["digest"]["schedule"] == "monday 08:00"
+    next_digest = datetime.fromisoformat(status["jobs"]["digest"]["next_run"])
+    next_digest = next_digest.astimezone(ZoneInfo("Europe/London"))
+    assert (next_digest.weekday(), next_digest.hour, next_digest.minute) == (0, 8, 0)
+    text = helpdesk("--config", str(path), "status").stdout
+    assert "  digest (monday 08:00): last " in text
+
+
+def test_log_format_json_writes_one_object_per_line(tmp_path: Path, mailbox, smtp_sink) -> None:
+    path = write_config(tmp_path, mailbox, smtp_sink)
+    mailbox.append(customer_mail("kim@example.org", "Hello", "Hi"))
+    result = helpdesk("--log-format", "json", "--config", str(path), "run", "--once")
+    records = [json.loads(line) for line in result.stderr.splitlines()]
+    assert records and all({"time", "level", "logger", "message"} <= set(record) for record in records)
+    assert any(record["message"].startswith("ingested 1 new message(s)") for record in records)

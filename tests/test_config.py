@@ -489,3 +489,20 @@ def test_config_path_result_loads(monkeypatch: pytest.MonkeyPatch, tmp_path: Pat
     path = write_config(tmp_path, MINIMAL, name="via-env.toml")
     monkeypatch.setenv(CONFIG_ENV, str(path))
     assert load_config(config_path(None)).path == path.resolve()
+
+
+def test_first_sync_defaults_to_history(tmp_path: Path) -> None:
+    imap = load_config(write_config(tmp_path, MINIMAL)).imap
+    assert (imap.first_sync, imap.first_sync_days, imap.since) == ("history", 14, None)
+
+
+def test_first_sync_mode_and_since(tmp_path: Path) -> None:
+    imap_keys = {"first_sync": "skip", "since": "2025-01-01", "first_sync_days": 3}
+    path = write_config(tmp_path, variant(imap=imap_keys))
+    imap = load_config(path).imap
+    assert (imap.first_sync, imap.first_sync_days, imap.since) == ("skip", 3, date(2025, 1, 1))
+    path = write_config(tmp_path, variant(imap={"first_sync": "all"}))
+    problem = "must be one of history, skip, process, got 'all'"
+    assert str(config_error(path)) == f"{path}: [imap] first_sync: {problem}"
+    path = write_config(tmp_path, variant(imap={"since": "last year"}))
+    assert str(config_error(path)) == f"{path}: [imap] since: not a date (YYYY-MM-DD): 'last year'"

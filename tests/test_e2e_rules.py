@@ -126,7 +126,7 @@ def test_restart_in_the_middle_duplicates_no_firing(tmp_path: Path, mailbox, smt
 
     monkeypatch.setattr(Store, "commit", dying_commit)
     with pytest.raises(SystemExit):
-        harness.helpdesk.tick()
+        harness.helpdesk.run_jobs()
     monkeypatch.setattr(Store, "commit", original)
     assert calls["count"] == 1
     harness.close()

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import date
 
 import imapclient
 from imapclient.exceptions import IMAPClientError, LoginError
@@ -111,6 +112,14 @@ class Mailbox:
         # "UID n:*" always includes the highest UID, even when it is below n.
         found = self._client().search(["UID", f"{after_uid + 1}:*"])
         return sorted(uid for uid in found if uid > after_uid)
+
+    def uids_since(self, day: date) -> set[int]:
+        """UIDs of the messages dated ``day`` or later (IMAP SEARCH SENTSINCE: the Date header).
+
+        The Date header, not the server's arrival date: a mailbox moved to a
+        new server keeps its messages' dates but not their arrival dates.
+        """
+        return set(self._client().search(["SENTSINCE", day]))
 
     def _fetch_chunk(self, chunk: list[int]) -> list[FetchedMessage]:
         response = self._client().fetch(chunk, ["BODY.PEEK[]"])

@@ -14,6 +14,11 @@ against a crash at any point:
 A crash before step 3 leaves the UID where it was, so the batch is fetched
 again; the store deduplicates on the message's source (folder, UIDVALIDITY,
 UID) and on its Message-ID, so nothing is recorded twice.
+
+Mail that was in the folder before the daemon first saw it is *history*
+(UIDs up to ``history_until``): it is recorded, threaded and dated by its own
+Date header like any mail, but raises no event, so no rule sends anything
+for it; our own and the owner's answers found there are recorded as ours.
 """
 
 from __future__ import annotations
@@ -52,6 +57,7 @@ class IngestReport:
     duplicates: int = 0
     skipped: int = 0
     quarantined: int = 0
+    customers_created: int = 0
 
     def add(self, other: IngestReport) -> None:
         """Fold another report into this one."""
@@ -60,6 +66,7 @@ class IngestReport:
         self.duplicates += other.duplicates
         self.skipped += other.skipped
         self.quarantined += other.quarantined
+        self.customers_created += other.customers_created
 
 
 class Ingestor:
@@ -83,10 +90,16 @@ class Ingestor:
         self.clock = clock
         self.parser = parser or ParsePool(workers=0)
 
-    def ingest_batch(self, folder: str, uidvalidity: int, batch: list[FetchedMessage]) -> IngestReport:
-        """Archive, record and commit one fetched batch (see the module docstring)."""
+    def ingest_batch(
+        self, folder: str, uidvalidity: int, batch: list[FetchedMessage], history_until: int = 0
+    ) -> IngestReport:
+        """Archive, record and commit one fetched batch (see the module docstring).
+
+        Messages with UIDs up to ``history_until`` are recorded as history.
+        """
         report = IngestReport()
         fresh: list[tuple[MailSource, bytes, str]] = []
+        history: list[bool] = []
         for fetched in batch:
             source = MailSource(folder, uidvalidity, fetched.uid)
             if self.store.has_source(source.key):
@@ -94,15 +107,30 @@ class Ingestor:
                 continue
             path = self.archive.store(source, fetched.raw)
             fresh.append((source, fetched.raw, self.archive.relative(path)))
+            history.append(fetched.uid <= history_until)
         self.archive.sync()
         parsed = self.parser.parse([raw for _, raw, _ in fresh])
-        for (source, raw, archive_path), result in zip(fresh, parsed, strict=True):
-            report.add(self._process(raw, source.key, archive_path, result))
+        for (source, raw, archive_path), result, old in zip(fresh, parsed, history, strict=True):
+            report.add(self._process(raw, source.key, archive_path, result, old))
         if batch:
-            last_uid = max(fetched.uid for fetched in batch)
-            self.store.set_folder_state(FolderState(folder, uidvalidity, last_uid))
+            self._advance(folder, uidvalidity, max(fetched.uid for fetched in batch), report)
         self.store.commit()
         return report
+
+    def _advance(self, folder: str, uidvalidity: int, last_uid: int, report: IngestReport) -> None:
+        """Move the folder's saved UID, keeping its first-sync record and import counts."""
+        state = self.store.folder_state(folder)
+        if state is None or state.uidvalidity != uidvalidity:
+            state = FolderState(folder, uidvalidity, 0)
+        state.last_uid = max(state.last_uid, last_uid)
+        if state.import_pending:
+            for key, count in (
+                ("messages", report.messages_recorded),
+                ("tickets", report.tickets_created),
+                ("customers", report.customers_created),
+            ):
+                state.imported[key] = state.imported.get(key, 0) + count
+        self.store.set_folder_state(state)
 
     def ingest_local(self, raw: bytes) -> IngestReport:
         """Ingest a message that did not come from IMAP (a quarantine replay)."""
@@ -112,13 +140,13 @@ class Ingestor:
         return report
 
     def _process(
-        self, raw: bytes, source: str | None, archive_path: str, parsed: ParseResult
+        self, raw: bytes, source: str | None, archive_path: str, parsed: ParseResult, history: bool = False
     ) -> IngestReport:
         """Record one archived, parsed message; quarantine it if that fails. Never raises."""
         try:
             if isinstance(parsed, MessageRejected):
                 raise parsed
-            return self._record(parsed, source, archive_path)
+            return self._record(parsed, source, archive_path, history)
         except OwnerMailRejected as exc:
             entry = self.quarantine.add(raw, exc.reason, source)
             log.warning("quarantined %s (%s): %s", entry.id, source or "local", exc.reason)
@@ -136,7 +164,9 @@ class Ingestor:
         log.warning("quarantined %s (%s): %s", entry.id, source or "local", reason)
         return IngestReport(quarantined=1)
 
-    def _record(self, message: InboundMessage, source: str | None, archive_path: str) -> IngestReport:
+    def _record(
+        self, message: InboundMessage, source: str | None, archive_path: str, history: bool = False
+    ) -> IngestReport:
         report = IngestReport()
         if self.store.ticket_for_message_id(message.message_id) is not None:
             log.info("duplicate Message-ID <%s> from %s: not recorded again", message.message_id, source)
@@ -145,15 +175,17 @@ class Ingestor:
         if message.sender is None or not message.sender.email:
             raise MessageRejected("no sender address (From is missing or unreadable)")
         sender = message.sender.email
+        if history and sender in (self.config.business.email, self.config.owner.email):
+            return self._record_our_history(message, source, archive_path)
         if sender == self.config.business.email:
             raise MessageRejected(f"sent from our own address {sender} (mail loop?)")
         if sender == self.config.owner.email or self.tokens.ticket_in(recipients(message), OWNER_PURPOSE):
             return self._record_owner(message, source, archive_path)
 
-        now = self.clock()
+        now = self._when(message) if history else self.clock()
         decision = find_ticket(message, self.store, self.tokens, now)
         if message.is_automatic:
-            return self._record_automatic(message, decision.ticket_id, source, archive_path)
+            return self._record_automatic(message, decision.ticket_id, source, archive_path, history)
 
         stamp = iso(now)
         reopened = False
@@ -165,14 +197,18 @@ class Ingestor:
                 created_at=stamp,
                 updated_at=stamp,
                 participants=[sender],
+                status="open" if history else "new",
+                imported=history,
             )
-            ticket.record(stamp, "created", f"from {sender}")
+            ticket.record(stamp, "created", f"from {sender}" + (" (imported history)" if history else ""))
             report.tickets_created = 1
         else:
             found = self.store.ticket(decision.ticket_id)
             assert found is not None, "the threader only returns existing tickets"
             ticket = found
-            reopened = ticket.status == "closed"
+            # Something new happened on an imported conversation: it is live now.
+            ticket.imported = ticket.imported and history
+            reopened = ticket.status == "closed" and not history
             if reopened:
                 ticket.status = "open"
                 ticket.closed_at = None
@@ -182,14 +218,18 @@ class Ingestor:
         for address in [sender, *(cc.email for cc in message.cc)]:
             if address not in ticket.participants and self._is_outsider(address):
                 ticket.participants.append(address)
-        ticket.last_customer_at = stamp
-        ticket.updated_at = stamp
+        ticket.last_customer_at = max(ticket.last_customer_at or stamp, stamp)
+        ticket.updated_at = max(ticket.updated_at, stamp)
+        ticket.created_at = min(ticket.created_at, stamp)
         stored = self._stored_message(message, ticket.id, source, archive_path, None)
         ticket.record(stamp, "message", f"from {sender} ({decision.reason})")
         self.store.save_ticket(ticket)
         self.store.add_message(stored)
-        self._update_customer(message, stamp, new_ticket=decision.ticket_id is None)
+        new_ticket = decision.ticket_id is None
+        report.customers_created = self._update_customer(message, stamp, new_ticket=new_ticket)
         report.messages_recorded = 1
+        if history:
+            return report
         # message.received first: its rules (priority words, say) set what the
         # ticket.created rules (the acknowledgement's promised answer time) rely on.
         self.store.add_event("message.received", ticket.id, stored.id)
@@ -248,31 +288,70 @@ class Ingestor:
         )
         ticket.last_owner_at = stamp
         ticket.updated_at = stamp
+        ticket.imported = False
         ticket.record(stamp, "owner-replied", "relayed to the customer" if plan.relays else "not relayed")
         self.store.save_ticket(ticket)
         self.store.add_message(stored)
         self.store.add_event("owner.replied", ticket.id, stored.id, text=message.text)
         return IngestReport(messages_recorded=1)
 
+    def _record_our_history(
+        self, message: InboundMessage, source: str | None, archive_path: str
+    ) -> IngestReport:
+        """Our own or the owner's mail found in the history: an answer on its conversation.
+
+        It joins the conversation it answers (by its references, else by a
+        recipient's conversation with the same subject); one that answers no
+        imported conversation is logged as skipped.
+        """
+        moment = self._when(message)
+        ticket_id = find_ticket(message, self.store, self.tokens, moment).ticket_id
+        subject = base_subject(message.subject)
+        for address in (item.email for item in message.to):
+            if ticket_id is not None or not subject:
+                break
+            ticket_id = next(reversed(self.store.tickets_with_subject(address, subject)), None)
+        if ticket_id is None:
+            reason = "our own mail in the history, answering no conversation"
+            return self._skip(message, reason, source or archive_path)
+        ticket = self.store.ticket(ticket_id)
+        assert ticket is not None
+        stamp = iso(moment)
+        stored = self._stored_message(message, ticket.id, source, archive_path, None)
+        stored.direction = "out"
+        ticket.last_owner_at = max(ticket.last_owner_at or stamp, stamp)
+        ticket.updated_at = max(ticket.updated_at, stamp)
+        ticket.record(stamp, "owner-replied", "found in the imported history")
+        self.store.save_ticket(ticket)
+        self.store.add_message(stored)
+        return IngestReport(messages_recorded=1)
+
+    def _when(self, message: InboundMessage) -> datetime:
+        """When a history message happened: its Date, but never in the future."""
+        now = self.clock()
+        return min(message.date, now) if message.date is not None else now
+
+    def _skip(self, message: InboundMessage, reason: str, source: str) -> IngestReport:
+        """Log a message that opens no ticket, with the reason (never dropped silently)."""
+        sender = message.sender.email if message.sender else "?"
+        entry = {"at": iso(self.clock()), "from": sender, "subject": message.subject, "reason": reason}
+        self.store.note_skipped({**entry, "source": source})
+        log.info("skipped message from %s (%s): %s", sender, reason, message.subject)
+        return IngestReport(skipped=1)
+
     def _record_automatic(
-        self, message: InboundMessage, ticket_id: int | None, source: str | None, archive_path: str
+        self,
+        message: InboundMessage,
+        ticket_id: int | None,
+        source: str | None,
+        archive_path: str,
+        history: bool = False,
     ) -> IngestReport:
         """Automatic mail is recorded on its ticket without changing it, or skipped."""
         reason = message.automatic_reason or "automatic"
-        stamp = iso(self.clock())
+        stamp = iso(self._when(message) if history else self.clock())
         if ticket_id is None:
-            sender = message.sender.email if message.sender else "?"
-            self.store.note_skipped(
-                {
-                    "at": stamp,
-                    "from": sender,
-                    "subject": message.subject,
-                    "reason": reason,
-                    "source": source or archive_path,
-                }
-            )
-            log.info("skipped automatic message from %s (%s): %s", sender, reason, message.subject)
-            return IngestReport(skipped=1)
+            return self._skip(message, reason, source or archive_path)
         ticket = self.store.ticket(ticket_id)
         assert ticket is not None
         event = "bounce" if message.is_bounce else "automatic"
@@ -280,7 +359,7 @@ class Ingestor:
         self.store.save_ticket(ticket)
         self.store.add_message(self._stored_message(message, ticket_id, source, archive_path, reason))
         report = IngestReport(messages_recorded=1)
-        if message.is_bounce:
+        if message.is_bounce and not history:
             self.store.add_event("delivery.bounced", ticket_id, reason=reason)
         return report
 
@@ -318,15 +397,17 @@ class Ingestor:
             references=list(message.references),
         )
 
-    def _update_customer(self, message: InboundMessage, stamp: str, new_ticket: bool) -> None:
+    def _update_customer(self, message: InboundMessage, stamp: str, new_ticket: bool) -> int:
+        """Record the sender as a customer; returns 1 if the customer is new."""
         assert message.sender is not None
         email = message.sender.email
-        customer = self.store.customer(email) or Customer(
-            id=0, email=email, name="", first_contact=stamp, last_contact=stamp
-        )
+        known = self.store.customer(email)
+        customer = known or Customer(id=0, email=email, name="", first_contact=stamp, last_contact=stamp)
         if message.sender.name:
             customer.name = message.sender.name
-        customer.last_contact = stamp
+        customer.first_contact = min(customer.first_contact, stamp)
+        customer.last_contact = max(customer.last_contact, stamp)
         if new_ticket:
             customer.ticket_count += 1
         self.store.save_customer(customer)
+        return 0 if known else 1

@@ -255,7 +255,19 @@ class Outbox:
 
     def failed(self) -> list[OutboxItem]:
         """Every item that could not be delivered."""
-        return sorted(self._records(self.failed_dir), key=lambda item: (item.created_at, item.id))
+        return self.failed_in(self.root.parent)
+
+    @classmethod
+    def failed_in(cls, data_dir: Path) -> list[OutboxItem]:
+        """The failed items of the outbox in ``data_dir``, read only (for the command line)."""
+        failed = cls._records(data_dir / "outbox" / "failed")
+        return sorted(failed, key=lambda item: (item.created_at, item.id))
+
+    @staticmethod
+    def waiting_in(data_dir: Path) -> int:
+        """How many items wait in the outbox queue of ``data_dir`` (read only; a hint while it sends)."""
+        queue = data_dir / "outbox" / "queue"
+        return sum(1 for _ in queue.glob("*.json")) if queue.is_dir() else 0
 
     def sent(self) -> list[OutboxItem]:
         """Every delivered item, in delivery order (a torn last line is ignored)."""

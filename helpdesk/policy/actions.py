@@ -9,8 +9,10 @@ later, the rules' job).
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable
+from dataclasses import asdict
 from datetime import datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -18,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from helpdesk.config import Config
+from helpdesk.intake.history import ImportSummary
 from helpdesk.outbound.compose import Outbound, OutboundAttachment
 from helpdesk.outbound.outbox import Outbox, OutboxItem
 from helpdesk.outbound.render import Rendered, Templates, first_name
@@ -31,6 +34,24 @@ log = logging.getLogger(__name__)
 
 AUTOMATIC_LIMIT = 5
 AUTOMATIC_WINDOW = timedelta(hours=1)
+
+
+def business_context(config: Config) -> dict[str, Any]:
+    """What every template sees of the business and its owner."""
+    business = config.business
+    return {
+        "business": {
+            "name": business.name,
+            "legal_name": business.legal_name or business.name,
+            "email": business.email,
+            "phone": business.phone,
+            "website": business.website,
+            "address": business.address,
+            "tax_id": business.tax_id,
+            "timezone": business.timezone,
+        },
+        "owner": {"name": config.owner.name, "email": config.owner.email},
+    }
 
 
 class Actions:
@@ -56,20 +77,7 @@ class Actions:
 
     def context(self, ticket: Ticket | None, **extra: Any) -> dict[str, Any]:
         """What every template sees: business, owner, ticket and customer."""
-        business = self.config.business
-        context: dict[str, Any] = {
-            "business": {
-                "name": business.name,
-                "legal_name": business.legal_name or business.name,
-                "email": business.email,
-                "phone": business.phone,
-                "website": business.website,
-                "address": business.address,
-                "tax_id": business.tax_id,
-                "timezone": business.timezone,
-            },
-            "owner": {"name": self.config.owner.name, "email": self.config.owner.email},
-        }
+        context = business_context(self.config)
         if ticket is not None:
             context["ticket"] = {
                 "id": ticket.id,
@@ -290,6 +298,27 @@ class Actions:
             to=((self.config.owner.name, self.config.owner.email),),
             automatic=True,
         )
+
+    def import_summary(self, summary: ImportSummary, key: str) -> None:
+        """Tell the owner, once, what the first sync imported and what waits for an answer."""
+        waiting = [
+            {
+                **asdict(item),
+                "age": item.age,
+                "reply_address": self.tokens.address(item.ticket_id, OWNER_PURPOSE),
+            }
+            for item in summary.unanswered
+        ]
+        context = self.context(None, summary={**asdict(summary), "unanswered": waiting})
+        owner = ((self.config.owner.name, self.config.owner.email),)
+        self._send(key, "import-summary", context, to=owner, automatic=True)
+
+    def reload_failed(self, problem: str) -> None:
+        """Tell the owner that changed rules or templates were refused (once a day per problem)."""
+        digest = hashlib.sha256(problem.encode()).hexdigest()[:16]
+        key = f"reload-failed:{self.clock().date().isoformat()}:{digest}"
+        owner = ((self.config.owner.name, self.config.owner.email),)
+        self._send(key, "reload-failed", self.context(None, problem=problem), to=owner, automatic=True)
 
     def failure_reported(self, item: OutboxItem) -> bool:
         """Whether the owner was (or need not be) told about the failed ``item``."""

@@ -3,10 +3,12 @@
 Rule files say things like "escalate when the owner has not replied within
 4 business hours" or "follow up after 3 days", and the acknowledgement
 promises "we will answer by Tuesday 11:00". This module turns the
-``[business]`` settings (``hours``, ``timezone``, ``holidays``) into a
-:class:`BusinessHours` calendar and answers the questions those rules ask:
-is the business open now, how much business time lies between two moments,
-when will a duration have passed, and how to say that moment to a customer.
+``[business]`` settings (``hours``, ``timezone``, ``holidays``, and the public
+holidays of ``holiday_country`` / ``holiday_subdivision``, see
+:mod:`helpdesk.policy.holidays`) into a :class:`BusinessHours` calendar and
+answers the questions those rules ask: is the business open now, how much
+business time lies between two moments, when will a duration have passed,
+and how to say that moment to a customer.
 
 Conventions, chosen so that every answer is exact and cheap:
 
@@ -45,6 +47,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from helpdesk.policy.holidays import HolidayCalendar
 
 if TYPE_CHECKING:
     from helpdesk.config import BusinessConfig
@@ -401,7 +405,9 @@ class BusinessHours:
     resolved dates, which is what makes the per-ticket questions cheap.
     """
 
-    def __init__(self, week: tuple[Ranges, ...], zone: ZoneInfo, holidays: frozenset[date]) -> None:
+    def __init__(
+        self, week: tuple[Ranges, ...], zone: ZoneInfo, holidays: frozenset[date] | HolidayCalendar
+    ) -> None:
         if len(week) != 7 or not any(week):
             raise BusinessTimeError(f'business hours are never open (write {_HOURS_EXAMPLE}, or "24/7")')
         self._week = week
@@ -417,7 +423,9 @@ class BusinessHours:
     # -- construction ------------------------------------------------------
 
     @classmethod
-    def parse(cls, hours: str, timezone: str, holidays: Iterable[date] = ()) -> BusinessHours:
+    def parse(
+        cls, hours: str, timezone: str, holidays: Iterable[date] | HolidayCalendar = ()
+    ) -> BusinessHours:
         """Read opening hours such as ``"Mon-Fri 09:00-18:00"`` in the IANA ``timezone``.
 
         The text is groups of days followed by time ranges: days are names
@@ -427,11 +435,15 @@ class BusinessHours:
         Groups are separated by commas: ``"Mon-Thu 09:00-17:00, Fri
         09:00-13:00"``. ``"24/7"`` means always open. Hours past midnight are
         written as two ranges on the two days. ``holidays`` are local dates
-        on which the business is closed all day (also when it is 24/7).
+        on which the business is closed all day (also when it is 24/7): dates,
+        or a :class:`~helpdesk.policy.holidays.HolidayCalendar`, which is kept
+        as it is (it computes each year's public holidays on first lookup).
         """
         if not isinstance(hours, str):
             raise BusinessTimeError(f"business hours must be text ({_HOURS_EXAMPLE}), got {hours!r}")
         week = _parse_week(hours)
+        if isinstance(holidays, HolidayCalendar):
+            return cls(week, _zone(timezone), holidays)
         try:
             closed = frozenset(date(day.year, day.month, day.day) for day in holidays)
         except (AttributeError, TypeError):
@@ -440,8 +452,15 @@ class BusinessHours:
 
     @classmethod
     def from_config(cls, business: BusinessConfig) -> BusinessHours:
-        """The calendar of the ``[business]`` section (``hours``, ``timezone``, ``holidays``)."""
-        return cls.parse(business.hours, business.timezone, business.holidays)
+        """The calendar of the ``[business]`` section.
+
+        Its ``hours``, ``timezone`` and ``holidays``, plus the public holidays
+        of ``holiday_country`` (and ``holiday_subdivision``) when it is set.
+        """
+        if business.holiday_country is None:
+            return cls.parse(business.hours, business.timezone, business.holidays)
+        calendar = HolidayCalendar(business.holidays, business.holiday_country, business.holiday_subdivision)
+        return cls.parse(business.hours, business.timezone, calendar)
 
     @property
     def timezone(self) -> ZoneInfo:
@@ -449,8 +468,13 @@ class BusinessHours:
         return self._zone
 
     @property
-    def holidays(self) -> frozenset[date]:
-        """The local dates on which the business is closed."""
+    def holidays(self) -> frozenset[date] | HolidayCalendar:
+        """The local dates on which the business is closed; ask with ``day in hours.holidays``.
+
+        A frozenset when only explicit dates were given; a
+        :class:`~helpdesk.policy.holidays.HolidayCalendar` (explicit dates plus
+        a country's public holidays, any year) when ``holiday_country`` is set.
+        """
         return self._holidays
 
     @property
@@ -484,7 +508,8 @@ class BusinessHours:
         return ", ".join(groups)
 
     def __repr__(self) -> str:
-        return f"BusinessHours({str(self)!r}, {self._zone.key!r}, holidays={len(self._holidays)})"
+        holidays = self._holidays if isinstance(self._holidays, HolidayCalendar) else len(self._holidays)
+        return f"BusinessHours({str(self)!r}, {self._zone.key!r}, holidays={holidays!r})"
 
     # -- the per-date cache ---------------------------------------------------
 

@@ -160,6 +160,9 @@ class Dispatcher:
         for doc in self.store.ticket_documents():
             if len(due) >= MAX_FIRINGS_PER_TICK:
                 break
+            # Imported history has no clock running until something new happens on it.
+            if doc.get("imported"):
+                continue
             kind = (doc.get("status", ""), doc.get("priority", ""))
             candidates = applicable.get(kind)
             if candidates is None:

@@ -16,6 +16,10 @@ from typing import Any, Self
 STATUSES = ("new", "open", "pending", "closed")
 PRIORITIES = ("low", "normal", "high", "urgent")
 DIRECTIONS = ("in", "out", "note")
+# How mail that was in a folder before the daemon saw it is taken: "history"
+# (recorded, nothing sent, one summary to the owner), "process" (as new mail),
+# "rescan" (after a UIDVALIDITY change: history, without a summary).
+EXISTING_MAIL = ("history", "process", "rescan")
 # A tag: letters, digits, "-", "." and "_", at most 40 characters. Tags are
 # kept in lower case, so that "VIP" and "vip" are one tag.
 TAG_NAME = re.compile(r"[\w][\w.-]{0,39}")
@@ -106,6 +110,9 @@ class Ticket(_Document):
     follow_up_at: str | None = None
     # Rule name -> the condition window it last fired in (fire once per window).
     fired: dict[str, str] = field(default_factory=dict)
+    # Imported as history on a first sync: no time rule runs for it until
+    # something new happens on it (the customer writes again, the owner answers).
+    imported: bool = False
 
     def record(self, at: str, event: str, detail: str = "") -> None:
         """Append an entry to the ticket's history."""
@@ -171,6 +178,19 @@ class FolderState(_Document):
     folder: str
     uidvalidity: int
     last_uid: int
+    # UIDs up to this one were in the folder when the daemon first saw it (or
+    # when its UIDVALIDITY changed), and how they are taken: see EXISTING_MAIL.
+    existing_until: int = 0
+    existing_as: str = ""
+    # A first-sync import whose summary to the owner is not yet queued, and
+    # what it has imported so far ("messages", "tickets", "customers").
+    import_pending: bool = False
+    imported: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def history_until(self) -> int:
+        """The highest UID that is imported as history (0: none)."""
+        return self.existing_until if self.existing_as in ("history", "rescan") else 0
 
 
 @dataclass

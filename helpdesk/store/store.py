@@ -10,7 +10,7 @@ segments, each a small TinyDB database file:
 ``db/customers-NNNNN.json``
     customers, 1,000 customer ids per segment;
 ``db/state.json``
-    counters, per-folder poll state, skip log.
+    counters, per-folder poll state, skip log, the scheduler's last runs.
 
 Changes are buffered in memory and written once per :meth:`Store.commit`, as
 one line appended to ``db/journal.log`` and flushed (``helpdesk.store.journal``):
@@ -250,6 +250,7 @@ class Store:
         self._state.setdefault("skipped", [])
         self._state.setdefault("next_event", 1)
         self._state.setdefault("automatic_sent", {})
+        self._state.setdefault("jobs", {})
         for name, segment in self._segments.items():
             try:
                 if name.startswith("tickets-"):
@@ -484,6 +485,16 @@ class Store:
             self._state["automatic_sent"][address] = times
         else:
             self._state["automatic_sent"].pop(address, None)
+
+    def job_last_run(self, name: str) -> str | None:
+        """The scheduler's persisted mark of job ``name`` (ISO 8601), or None if it has none."""
+        return self._state["jobs"].get(name)
+
+    def set_job_last_run(self, name: str, moment: str) -> None:
+        """Record the scheduler's mark of job ``name`` (written at the next commit)."""
+        # A new dict rather than a change in place: the loaded state shares its
+        # nested values with the segment, which must keep the committed ones.
+        self._state["jobs"] = {**self._state["jobs"], name: moment}
 
     def before_commit(self, hook: Callable[[], None]) -> None:
         """Run ``hook`` at the start of every commit (the outbox flushes its queue there)."""
