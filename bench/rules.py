@@ -641,7 +641,7 @@ TICK_STAGES: tuple[common.Stage, ...] = (
     ("  Dispatcher._facts (per ticket and candidate rule)", "helpdesk/policy/dispatch.py", "_facts"),
     ("  RuleSet.match (the conditions)", "helpdesk/policy/rules.py", "match"),
     ("    BusinessHours.elapsed", "helpdesk/policy/businesstime.py", "elapsed"),
-    ("    _unanswered_since (anchor)", "helpdesk/policy/rules.py", "_unanswered_since"),
+    ("    _unanswered_since (anchor)", "helpdesk/policy/conditions.py", "_unanswered_since"),
     ("    datetime.fromisoformat, anywhere", "~", "fromisoformat"),
     ("  records.iso, anywhere", "helpdesk/store/records.py", "iso"),
     ("  Dispatcher._fire", "helpdesk/policy/dispatch.py", "_fire"),

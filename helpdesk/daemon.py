@@ -40,8 +40,9 @@ from helpdesk.outbound.render import Templates
 from helpdesk.outbound.smtp import SmtpTransport
 from helpdesk.owner.tokens import ReplyTokens, load_secret
 from helpdesk.policy.actions import Actions
-from helpdesk.policy.businesstime import BusinessHours, BusinessTimeError
+from helpdesk.policy.businesstime import BusinessHours
 from helpdesk.policy.dispatch import Dispatcher
+from helpdesk.policy.durations import BusinessTimeError
 from helpdesk.policy.rules import RuleSet, load_rules
 from helpdesk.store.durable import atomic_write
 from helpdesk.store.records import FolderState, iso, utc_now

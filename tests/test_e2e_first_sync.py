@@ -207,15 +207,26 @@ def test_a_uidvalidity_change_never_sends_mail_again(tmp_path: Path, mailbox, sm
     old_inbox(mailbox)
     path = config(tmp_path, mailbox, smtp_sink)
     run_once(path)
-    raws = [customer_mail("jo@example.org", "Live one", "Hi", message_id="live@example.org")]
-    mailbox.append(raws[0])
+    [summary] = delivered(smtp_sink)
+    owner_address = next(word for word in text_of(summary).split() if word.startswith("support+t"))
+    live = [
+        customer_mail("jo@example.org", "Live one", "Hi", message_id="live@example.org"),
+        # Someone else uses the owner's reply address: quarantined, and the owner warned.
+        customer_mail("mallory@example.org", "Re: Broken lid", "Refund me", to=owner_address),
+    ]
+    for raw in live:
+        mailbox.append(raw)
     run_once(path)
     sent = len(smtp_sink.messages)
-    assert sent == 3  # the summary, then the acknowledgement and the notification of the live one
+    # The summary, the acknowledgement and the notification of the live one, the warning.
+    expected = ["acknowledge", "import-summary", "owner-notification", "owner-warning"]
+    assert sorted(kinds(smtp_sink)) == expected
+    assert sent == 4
     # The folder is deleted and made again with the same mail plus one that came meanwhile.
     mailbox.recreate_folder()
     old_inbox(mailbox)
-    mailbox.append(raws[0])
+    for raw in live:
+        mailbox.append(raw)
     mailbox.append(customer_mail("kay@example.org", "During the move", "Hello"))
     run_once(path)
     assert len(smtp_sink.messages) == sent

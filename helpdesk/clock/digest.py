@@ -82,13 +82,15 @@ from helpdesk.outbound.outbox import OutboxItem
 from helpdesk.outbound.render import Templates
 from helpdesk.owner.authentication import OWNER_PURPOSE
 from helpdesk.owner.tokens import ReplyTokens
-from helpdesk.policy.businesstime import BusinessHours, Duration
+from helpdesk.policy.businesstime import BusinessHours
+from helpdesk.policy.durations import Duration
 from helpdesk.store.records import iso
 from helpdesk.store.store import Store
 
 __all__ = [
     "CHART_DAYS",
     "DEFAULT_RESPONSE_TIME",
+    "GROUP_LIMIT",
     "LIST_LIMIT",
     "ChartDay",
     "CustomerLine",
@@ -110,8 +112,12 @@ __all__ = [
 TEMPLATE = "digest"
 # What the owner is assumed to promise when the caller does not say (see the module docstring).
 DEFAULT_RESPONSE_TIME = Duration(1, "days", business=True)
-# Entries per list (open tickets per priority, overdue, pending, failures, quarantine).
+# Entries per list (overdue, pending, failures, quarantine).
 LIST_LIMIT = 10
+# Open tickets shown per priority: the oldest; the rest are counted. Together
+# with the other lists this keeps the HTML part under the 102 KB at which Gmail
+# cuts a message off ("[Message clipped]"), however many tickets are open.
+GROUP_LIMIT = 5
 # Customers in the longest-waiting and the top-customers lists.
 CUSTOMER_LIMIT = 5
 # The chart: days, and the weeks of the medians.
@@ -389,9 +395,11 @@ def build_digest(
     promise = response_time or DEFAULT_RESPONSE_TIME
     zone = hours.timezone
     end = iso(now)
+    # Stamps have whole seconds: what happened in the second of ``now`` counts too.
+    until = iso(now + timedelta(seconds=1))
     week_starts = [iso(now - WEEK * count) for count in range(MEDIAN_WEEKS, 0, -1)]
     # Ascending bounds of the median weeks: [5 weeks ago, ..., 1 week ago, now].
-    median_bounds = [*week_starts, end]
+    median_bounds = [*week_starts, until]
     median_start = median_bounds[0]
     this_start, last_start = median_bounds[-2], median_bounds[-3]
     today = now.astimezone(zone).date()
@@ -422,7 +430,7 @@ def build_digest(
     for doc in store.ticket_documents():
         created = doc["created_at"]
         status = doc.get("status", "new")
-        if window_start <= created < end:
+        if window_start <= created < until:
             if created >= chart_start:
                 opened[bisect_right(chart_bounds, created) - 1] += 1
                 customer = doc["customer"]
@@ -434,7 +442,7 @@ def build_digest(
                 week_opened[created >= this_start] += 1
         if status == "closed":
             closed_at = doc.get("closed_at")
-            if closed_at and window_start <= closed_at < end:
+            if closed_at and window_start <= closed_at < until:
                 if closed_at >= chart_start:
                     closed[bisect_right(chart_bounds, closed_at) - 1] += 1
                 if closed_at >= last_start:
@@ -456,7 +464,7 @@ def build_digest(
         owner_at = doc.get("last_owner_at")
         if owner_at and owner_at >= median_start:
             answered = _first_answer(doc)
-            if answered is not None and median_start <= answered < end:
+            if answered is not None and median_start <= answered < until:
                 index = bisect_right(median_bounds, answered) - 1
                 first_responses[index].append(business_hours(created, answered))
 
@@ -513,7 +521,7 @@ def build_digest(
     for name in PRIORITY_ORDER:
         docs = open_docs[name]
         docs.sort(key=lambda item: (item[0], item[1]))
-        shown = [line(doc, overdue=doc["id"] in overdue_ids) for _, _, doc in docs[:LIST_LIMIT]]
+        shown = [line(doc, overdue=doc["id"] in overdue_ids) for _, _, doc in docs[:GROUP_LIMIT]]
         priorities.append(PriorityGroup(name, len(docs), shown))
 
     pending.sort(key=lambda item: (item[0], item[1]))

@@ -11,12 +11,15 @@ other commands with the printed ``--config``.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
 import signal
 import tempfile
 import threading
 import time
 from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
@@ -35,6 +38,8 @@ BUSINESS = "support@acme.example"
 PASSWORD = "demo"
 SERVE_PORTS = (1143, 1025)
 STEP_TIMEOUT = 30.0
+# Lines of the digest the tour shows.
+DIGEST_LINES = 22
 
 
 def _mail(
@@ -46,13 +51,14 @@ def _mail(
     html: str | None = None,
     reply_to: EmailMessage | None = None,
     headers: dict[str, str] | None = None,
+    date: datetime | None = None,
 ) -> EmailMessage:
     """A customer message as a mail client would write it."""
     message = EmailMessage()
     message["From"] = f"{name} <{sender}>"
     message["To"] = f"Acme Tea Co. <{BUSINESS}>"
     message["Subject"] = subject
-    message["Date"] = format_datetime(utc_now())
+    message["Date"] = format_datetime(date or utc_now())
     message["Message-ID"] = make_msgid(domain=sender.partition("@")[2])
     if reply_to is not None:
         message["In-Reply-To"] = reply_to["Message-ID"]
@@ -66,6 +72,25 @@ def _mail(
     else:
         message.set_content(html or "", subtype="html")
     return message
+
+
+def history_messages() -> list[EmailMessage]:
+    """Mail already in the mailbox before helpdesk starts: one old, one from this week."""
+    old = _mail(
+        "tom.baker@example.co.uk",
+        "Tom Baker",
+        "Do you sell gift cards?",
+        "Hi, do you sell gift cards? Tom",
+        date=utc_now() - timedelta(days=40),
+    )
+    recent = _mail(
+        "ines@example.pt",
+        "Inês Costa",
+        "Is the Darjeeling back in stock?",
+        "Hello, is the first-flush Darjeeling back in stock? Inês",
+        date=utc_now() - timedelta(days=3),
+    )
+    return [old, recent]
 
 
 def tour_messages() -> list[tuple[str, list[EmailMessage]]]:
@@ -209,6 +234,8 @@ def run_demo(command_line: CommandLine, serve: bool = False) -> int:
         config = load_config(config_path)
         print(f"Starting loopback IMAP (pymap) on 127.0.0.1:{imap_port} and SMTP on 127.0.0.1:{smtp_port}")
         with PymapServer(BUSINESS, PASSWORD, port=imap_port) as imap, SmtpSink(port=smtp_port) as sink:
+            for message in history_messages():
+                imap.append(message.as_bytes())
             daemon = Daemon(config)
             worker = threading.Thread(target=daemon.run_forever, kwargs={"install_signals": False})
             worker.start()
@@ -253,9 +280,23 @@ class Tour:
             parsed = message_from_bytes(mail.data, policy=policy.default)
             print(f"   -> {parsed['To']}: {parsed['Subject']}  ({parsed['X-Helpdesk-Kind']})")
 
+    def first_start(self) -> None:
+        """The mailbox already held mail: imported quietly, one summary to the owner."""
+        print(
+            "\n== Step 0: the mailbox already holds two messages from before helpdesk. They are imported"
+            " as history: nothing goes to those customers, the owner gets one summary."
+        )
+        self._wait(lambda: len(self.sink.messages) > self.shown, "send the import summary")
+        summary = message_from_bytes(self.sink.messages[-1].data, policy=policy.default)
+        body = summary.get_body(("plain",))
+        for line in (body.get_content() if body else "").splitlines():
+            print(f"   | {line}")
+        self._show_delivered()
+
     def run(self) -> None:
         self._wait(lambda: self._store().folder_state("INBOX") is not None, "start watching the mailbox")
-        total = 0
+        self.first_start()
+        total = len(history_messages())
         for number, (caption, messages) in enumerate(tour_messages(), start=1):
             print(f"\n== Step {number}: {caption}")
             for message in messages:
@@ -268,20 +309,44 @@ class Tour:
             time.sleep(0.5)
             self.command_line(["--config", str(self.config_path), "tickets"])
             self._show_delivered()
-        self.owner_replies()
-        print("\n== Ticket #1 in full:")
-        self.command_line(["--config", str(self.config_path), "show", "1"])
+        zoe = self._zoe()
+        self.owner_replies(zoe)
+        print(f"\n== Ticket #{zoe} in full:")
+        self.command_line(["--config", str(self.config_path), "show", str(zoe)])
         print("\n== Automatic mail that opened no ticket is logged with the reason:")
         for entry in self._store().skipped:
             print(f"   {entry['from']}: {entry['reason']}")
+        self.digest()
 
-    def owner_replies(self) -> None:
-        """The owner answers ticket #1 from an ordinary mail client, with a command."""
-        print("\n== Step 3: the owner replies to the notification about ticket #1, adding '#priority high'.")
+    def digest(self) -> None:
+        """The top of the weekly digest, as ``helpdesk digest --preview`` prints it."""
+        print(
+            "\n== Every Monday at 08:00 the owner gets a digest."
+            " The top of this week's (digest --preview):"
+        )
+        preview = io.StringIO()
+        with contextlib.redirect_stdout(preview):
+            self.command_line(["--config", str(self.config_path), "digest", "--preview"])
+        lines = preview.getvalue().splitlines()
+        for line in lines[:DIGEST_LINES]:
+            print(f"   | {line}")
+        print(f"   | ... ({len(lines) - DIGEST_LINES} more lines)")
+
+    def _zoe(self) -> int:
+        """The number of Zoë's ticket (after the two imported ones)."""
+        tickets = self._store().tickets()
+        return next(ticket.id for ticket in tickets if ticket.customer == "zoe.martin@example.org")
+
+    def owner_replies(self, zoe: int) -> None:
+        """The owner answers Zoë's ticket from an ordinary mail client, with a command."""
+        print(
+            f"\n== Step 3: the owner replies to the notification about ticket #{zoe},"
+            " adding '#priority high'."
+        )
         notification = next(
             parsed
             for parsed in (message_from_bytes(m.data, policy=policy.default) for m in self.sink.messages)
-            if parsed["X-Helpdesk-Kind"] == "owner-notification" and parsed["X-Helpdesk-Ticket"] == "1"
+            if parsed["X-Helpdesk-Kind"] == "owner-notification" and parsed["X-Helpdesk-Ticket"] == str(zoe)
         )
         reply = EmailMessage()
         reply["From"] = "Sam Owner <owner@acme.example>"
@@ -298,7 +363,7 @@ class Tour:
         )
         print(f"   The owner's mail client sends it to the reply address {reply['To']}")
         self.imap.append(reply.as_bytes())
-        self._wait(lambda: self._priority(1) == "high", "apply the owner's command")
+        self._wait(lambda: self._priority(zoe) == "high", "apply the owner's command")
         self._wait(
             lambda: any(b"X-Helpdesk-Kind: reply" in m.data for m in self.sink.messages[self.shown :]),
             "relay the owner's reply",

@@ -150,10 +150,12 @@ class Ingestor:
         except OwnerMailRejected as exc:
             entry = self.quarantine.add(raw, exc.reason, source)
             log.warning("quarantined %s (%s): %s", entry.id, source or "local", exc.reason)
-            self.store.add_event(
-                "owner.rejected", None, quarantine_id=entry.id, reason=exc.reason,
-                sender=exc.sender, subject=exc.subject,
-            )
+            # History is not news: the owner is warned only about mail that arrives now.
+            if not history:
+                self.store.add_event(
+                    "owner.rejected", None, quarantine_id=entry.id, reason=exc.reason,
+                    sender=exc.sender, subject=exc.subject,
+                )
             return IngestReport(quarantined=1)
         except MessageRejected as exc:
             reason = exc.reason

@@ -1,4 +1,4 @@
-"""Business-time arithmetic: opening hours, holidays and durations in business time.
+"""Business-time arithmetic: opening hours, holidays and durations measured on them.
 
 Rule files say things like "escalate when the owner has not replied within
 4 business hours" or "follow up after 3 days", and the acknowledgement
@@ -8,7 +8,8 @@ holidays of ``holiday_country`` / ``holiday_subdivision``, see
 :mod:`helpdesk.policy.holidays`) into a :class:`BusinessHours` calendar and
 answers the questions those rules ask: is the business open now, how much
 business time lies between two moments, when will a duration have passed,
-and how to say that moment to a customer.
+and how to say that moment to a customer. Reading the duration phrases
+themselves (``"4 business hours"``) is :mod:`helpdesk.policy.durations`.
 
 Conventions, chosen so that every answer is exact and cheap:
 
@@ -44,159 +45,16 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from decimal import Decimal
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from helpdesk.policy.durations import US_PER_SECOND, BusinessTimeError, Duration
 from helpdesk.policy.holidays import HolidayCalendar
 
 if TYPE_CHECKING:
     from helpdesk.config import BusinessConfig
 
-__all__ = [
-    "BusinessHours",
-    "BusinessTimeError",
-    "Duration",
-    "parse_duration",
-]
-
-
-class BusinessTimeError(ValueError):
-    """A business-hours text, a duration or a datetime is unusable.
-
-    The message says what is wrong and how to write it right, so that a
-    configuration loader can show it to the user as it is.
-    """
-
-
-# ---------------------------------------------------------------------------
-# Durations
-# ---------------------------------------------------------------------------
-
-UNITS = ("minutes", "hours", "days", "weeks")
-UNIT_SECONDS = {"minutes": 60, "hours": 3600, "days": 86400, "weeks": 604800}
-_UNIT_WORDS = {
-    "m": "minutes",
-    "min": "minutes",
-    "mins": "minutes",
-    "minute": "minutes",
-    "minutes": "minutes",
-    "h": "hours",
-    "hr": "hours",
-    "hrs": "hours",
-    "hour": "hours",
-    "hours": "hours",
-    "d": "days",
-    "day": "days",
-    "days": "days",
-    "w": "weeks",
-    "wk": "weeks",
-    "wks": "weeks",
-    "week": "weeks",
-    "weeks": "weeks",
-}
-_BUSINESS_WORDS = ("business", "working")
-_UNIT_HINT = 'use minutes, hours, days or weeks, optionally "business"'
-_DURATION_PATTERN = re.compile(r"^(?P<number>[+-]?[0-9.]+)\s*(?P<rest>.*)$", re.DOTALL)
-_US_PER_SECOND = 1_000_000
-
-
-@dataclass(frozen=True)
-class Duration:
-    """A length of time as a rule states it: ``4 business hours``, ``3 days``.
-
-    ``business`` durations count open time only (hours, minutes) or whole
-    business days (days, weeks); the others are real elapsed time.
-    """
-
-    amount: float
-    unit: str
-    business: bool = False
-
-    def __post_init__(self) -> None:
-        if self.unit not in UNIT_SECONDS:
-            raise BusinessTimeError(f'unknown unit "{self.unit}" ({_UNIT_HINT})')
-        if not self.amount >= 0 or self.amount == float("inf"):
-            raise BusinessTimeError(f"a duration must be a finite number of at least 0, got {self.amount!r}")
-        if self.business and self.unit in ("days", "weeks") and self.amount != int(self.amount):
-            raise BusinessTimeError(
-                f'"{self}": business {self.unit} must be a whole number '
-                '(use business hours for part of a day, e.g. "12 business hours")'
-            )
-
-    @property
-    def microseconds(self) -> int:
-        """The nominal length in whole microseconds (open time for business hours and minutes)."""
-        return round(self.amount * UNIT_SECONDS[self.unit] * _US_PER_SECOND)
-
-    @property
-    def seconds(self) -> float:
-        """The nominal length in seconds: what ``business_seconds_between`` measures for business
-        hours and minutes, and real seconds for plain durations. For business days and weeks it
-        is only nominal (24 hours a day), because their real length depends on the calendar.
-        """
-        return self.microseconds / _US_PER_SECOND
-
-    def __str__(self) -> str:
-        """The canonical text, which :func:`parse_duration` reads back to an equal value."""
-        value = float(self.amount)
-        # Positional notation, never exponents: "0.00001 hours", not "1e-05 hours".
-        amount = str(int(value)) if value.is_integer() else f"{Decimal(repr(value)):f}"
-        unit = self.unit[:-1] if value == 1 else self.unit
-        return f"{amount} {'business ' if self.business else ''}{unit}"
-
-
-def parse_duration(text: str) -> Duration:
-    """Read a duration such as ``"4 business hours"``, ``"3 days"`` or ``"30 min"``.
-
-    Accepted: a non-negative number (decimals allowed), optionally
-    ``business`` (or ``working``), then a unit: minutes (``m``, ``min``),
-    hours (``h``, ``hr``), days (``d``) or weeks (``w``, ``wk``), singular or
-    plural, in any case. Business days and weeks must be whole numbers.
-    """
-    if not isinstance(text, str):
-        raise BusinessTimeError(f'a duration must be text such as "4 business hours", got {text!r}')
-    stripped = " ".join(text.split())
-    if not stripped:
-        raise BusinessTimeError('empty duration (write e.g. "4 business hours" or "3 days")')
-    match = _DURATION_PATTERN.match(stripped)
-    if match is None:
-        first = stripped.split()[0]
-        raise BusinessTimeError(
-            f'expected a number at the start of "{stripped}", got "{first}" (write digits, e.g. "4 hours")'
-        )
-    number_text, rest = match.group("number"), match.group("rest")
-    try:
-        amount = float(number_text)
-    except ValueError:
-        raise BusinessTimeError(
-            f'"{number_text}" in "{stripped}" is not a number (write digits, e.g. "4 hours" or "1.5 hours")'
-        ) from None
-    if amount < 0 or number_text.startswith("-"):
-        positive = stripped.lstrip("-").strip()
-        raise BusinessTimeError(f'"{stripped}": a duration cannot be negative (write e.g. "{positive}")')
-    words = rest.split()
-    business = bool(words) and words[0].lower() in _BUSINESS_WORDS
-    if business:
-        words = words[1:]
-    if not words:
-        raise BusinessTimeError(
-            f'missing unit in "{stripped}" (write e.g. "{number_text} hours"; {_UNIT_HINT})'
-        )
-    unit = _UNIT_WORDS.get(words[0].lower())
-    if unit is None:
-        raise BusinessTimeError(f'unknown unit "{words[0]}" in "{stripped}" ({_UNIT_HINT})')
-    if len(words) > 1:
-        raise BusinessTimeError(
-            f'unexpected "{" ".join(words[1:])}" after the unit in "{stripped}" '
-            '(write only a number and a unit, e.g. "4 business hours")'
-        )
-    return Duration(amount, unit, business)
-
-
-# ---------------------------------------------------------------------------
-# Opening hours
-# ---------------------------------------------------------------------------
+__all__ = ["BusinessHours"]
 
 DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _DAY_ABBREVIATIONS = tuple(name[:3] for name in DAY_NAMES)
@@ -214,7 +72,7 @@ _HOURS_EXAMPLE = 'e.g. "Mon-Fri 09:00-18:00" or "Mon-Thu 09:00-17:00, Fri 09:00-
 _ALWAYS_OPEN = "24/7"
 _TIME_PATTERN = re.compile(r"^(\d{1,2}):(\d{2})$")
 _MINUTES_PER_DAY = 24 * 60
-_DAY_US = 86400 * _US_PER_SECOND
+_DAY_US = 86400 * US_PER_SECOND
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _EPOCH_ORDINAL = _EPOCH.date().toordinal()
 _ONE_US = timedelta(microseconds=1)
@@ -390,7 +248,7 @@ def _to_us(moment: datetime) -> int:
                 '(e.g. datetime(..., tzinfo=ZoneInfo("Europe/London")))'
             ) from None
         raise BusinessTimeError(f"expected a timezone-aware datetime, got {moment!r}") from None
-    return (delta.days * 86400 + delta.seconds) * _US_PER_SECOND + delta.microseconds
+    return (delta.days * 86400 + delta.seconds) * US_PER_SECOND + delta.microseconds
 
 
 def _from_us(us: int, zone: ZoneInfo) -> datetime:
@@ -643,7 +501,7 @@ class BusinessHours:
         Costs one cached-date step per local date spanned, with no time-zone
         lookups once the dates are cached.
         """
-        return self._open_us_between(_to_us(start), _to_us(end)) / _US_PER_SECOND
+        return self._open_us_between(_to_us(start), _to_us(end)) / US_PER_SECOND
 
     def add(self, start: datetime, duration: Duration) -> datetime:
         """The moment ``duration`` after ``start``, in the business time zone.

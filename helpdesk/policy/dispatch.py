@@ -22,8 +22,10 @@ from typing import Any
 from helpdesk.outbound.outbox import OutboxItem
 from helpdesk.owner.commands import plan_reply
 from helpdesk.policy.actions import AUTOMATIC_WINDOW, Actions
-from helpdesk.policy.businesstime import BusinessHours, parse_duration
-from helpdesk.policy.rules import ActionCall, Facts, Match, Rule, RuleSet
+from helpdesk.policy.businesstime import BusinessHours
+from helpdesk.policy.conditions import Facts
+from helpdesk.policy.durations import parse_duration
+from helpdesk.policy.rules import ActionCall, Match, Rule, RuleSet
 from helpdesk.store.records import Event, StoredMessage, Ticket, add_tag, iso, remove_tag
 from helpdesk.store.store import Store
 

@@ -22,7 +22,8 @@ from helpdesk.intake.message import InboundMessage, parse_message
 from helpdesk.intake.threads import base_subject, find_ticket
 from helpdesk.owner.tokens import SECRET_FILE, ReplyTokens
 from helpdesk.policy.businesstime import BusinessHours
-from helpdesk.policy.rules import ActionCall, Facts, Rule, RuleSet
+from helpdesk.policy.conditions import Facts
+from helpdesk.policy.rules import ActionCall, Rule, RuleSet
 from helpdesk.store.records import Ticket, add_tag, iso, remove_tag, utc_now
 from helpdesk.store.store import Store
 

@@ -30,7 +30,8 @@ from helpdesk.outbound.outbox import OutboxItem
 from helpdesk.outbound.render import SAMPLE_CONTEXTS, Templates
 from helpdesk.owner.authentication import OWNER_PURPOSE
 from helpdesk.owner.tokens import ReplyTokens
-from helpdesk.policy.businesstime import BusinessHours, Duration
+from helpdesk.policy.businesstime import BusinessHours
+from helpdesk.policy.durations import Duration
 from helpdesk.store.records import Customer, StoredMessage, Ticket
 from helpdesk.store.store import Store
 

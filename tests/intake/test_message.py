@@ -12,7 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from helpdesk.errors import MessageRejected
-from helpdesk.intake.message import Address, Attachment, InboundMessage, parse_message
+from helpdesk.intake.headers import Address
+from helpdesk.intake.message import InboundMessage, parse_message
+from helpdesk.intake.mimeparts import Attachment
 from tests.malformed import HUGE_ATTACHMENT_SIZE, malformed_messages
 
 

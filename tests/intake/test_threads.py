@@ -13,7 +13,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from helpdesk.intake.message import Address, InboundMessage
+from helpdesk.intake.headers import Address
+from helpdesk.intake.message import InboundMessage
 from helpdesk.intake.threads import REOPEN_WINDOW, ThreadDecision, base_subject, find_ticket, recipients
 from helpdesk.owner.tokens import ReplyTokens
 from helpdesk.store.records import Ticket, iso

@@ -12,7 +12,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from helpdesk.intake.message import Address, InboundMessage
+from helpdesk.intake.headers import Address
+from helpdesk.intake.message import InboundMessage
 from helpdesk.owner.authentication import OWNER_PURPOSE, OwnerRejected, authenticate, authserv_id
 from helpdesk.owner.tokens import ReplyTokens
 from helpdesk.store.records import Ticket, iso

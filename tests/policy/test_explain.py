@@ -20,7 +20,8 @@ from typing import Any
 from helpdesk.config import Config, load_config, shipped_directory
 from helpdesk.daemon import Helpdesk
 from helpdesk.outbound.render import Templates
-from helpdesk.policy.businesstime import BusinessHours, parse_duration
+from helpdesk.policy.businesstime import BusinessHours
+from helpdesk.policy.durations import parse_duration
 from helpdesk.policy.rules import load_rules
 from helpdesk.store.records import utc_now
 from helpdesk.store.store import Store

@@ -17,7 +17,8 @@ import pytest
 
 from helpdesk.config import BusinessConfig, load_config
 from helpdesk.errors import ConfigError
-from helpdesk.policy.businesstime import BusinessHours, parse_duration
+from helpdesk.policy.businesstime import BusinessHours
+from helpdesk.policy.durations import parse_duration
 from helpdesk.policy.holidays import HolidayCalendar, HolidayRegionError, check_region
 
 REPOSITORY = Path(__file__).resolve().parent.parent.parent

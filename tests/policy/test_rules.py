@@ -35,9 +35,12 @@ from helpdesk.outbound.render import Templates
 from helpdesk.owner.authentication import OWNER_PURPOSE
 from helpdesk.owner.tokens import ReplyTokens, load_secret
 from helpdesk.policy.actions import Actions
-from helpdesk.policy.businesstime import BusinessHours, Duration, parse_duration
+from helpdesk.policy.businesstime import BusinessHours
+from helpdesk.policy.conditions import CONDITIONS, Facts
 from helpdesk.policy.dispatch import Dispatcher
-from helpdesk.policy.rules import ACTIONS, CONDITIONS, Facts, RuleSet, load_rules
+from helpdesk.policy.durations import Duration, parse_duration
+from helpdesk.policy.ruleactions import ACTIONS
+from helpdesk.policy.rules import RuleSet, load_rules
 from helpdesk.store.records import Ticket, iso
 from helpdesk.store.store import Store
 from tests.corpus import customer_mail
