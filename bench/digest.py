@@ -14,7 +14,8 @@ many customers as tickets, and each ticket's customer message. Answered tickets 
 the digest's first-response figure reads), so the medians have real work to do. The store
 is then reopened read-only, as ``helpdesk digest`` opens it, and
 :func:`helpdesk.clock.digest.build_digest` runs ``--repeat`` times; the best run is
-compared with the 2 s target. Rendering the digest (``digest_outbound``) is timed too.
+compared with the 2 s target. Rendering the digest
+(:func:`helpdesk.clock.digestview.digest_outbound`) is timed too.
 
 The results are printed as a table (``--json``: one JSON document) and written to
 ``bench/results/digest-<timestamp>.json``.
@@ -36,7 +37,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import common
 from bench.preload import PRODUCTS, SUBJECTS, message_text, person_for
-from helpdesk.clock.digest import build_digest, digest_outbound
+from helpdesk.clock.digest import build_digest
+from helpdesk.clock.digestview import digest_outbound
 from helpdesk.outbound.render import Templates
 from helpdesk.owner.tokens import ReplyTokens
 from helpdesk.policy.businesstime import BusinessHours

@@ -281,7 +281,8 @@ def cmd_digest(config: Config, args: argparse.Namespace) -> int:
 
 def _preview_digest(config: Config) -> Outbound:
     """The digest as a message, from a read-only view of the store (works while the daemon runs)."""
-    from helpdesk.clock.digest import build_digest, digest_outbound
+    from helpdesk.clock.digest import build_digest
+    from helpdesk.clock.digestview import digest_outbound
     from helpdesk.daemon import load_policy
     from helpdesk.intake.quarantine import Quarantine
     from helpdesk.outbound.outbox import Outbox

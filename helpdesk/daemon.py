@@ -23,7 +23,8 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from helpdesk.clock.digest import Digest, build_digest, digest_key, digest_outbound
+from helpdesk.clock.digest import Digest, build_digest, digest_key
+from helpdesk.clock.digestview import digest_outbound
 from helpdesk.clock.scheduler import Scheduler
 from helpdesk.config import Config
 from helpdesk.errors import ConfigError, ConnectionFailed, DataDirectoryBusy, HelpdeskError
@@ -292,7 +293,7 @@ class Helpdesk:
         self.store.commit()
         log.info(
             "folder %s: imported %d message(s) in %d ticket(s) from %d customer(s); %d closed, %d open, "
-            "%d waiting for an answer; summary sent to the owner",
+            "%d waiting for an answer; the summary to the owner is queued",
             state.folder, summary.messages, summary.tickets, summary.customers,
             summary.closed, summary.open, len(summary.unanswered),
         )

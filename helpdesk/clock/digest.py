@@ -1,12 +1,14 @@
-"""The weekly digest: one message to the owner about the state of the business.
+"""The weekly digest's figures: what the owner's weekly message says about the business.
 
 :func:`build_digest` reads the store once and works out every figure the
-digest shows; :class:`Digest` holds them as plain data, and
-:meth:`Digest.context` turns them into the values the ``digest`` templates
-render (``templates/digest.subject.txt``, ``digest.txt``, ``digest.html``).
-:func:`digest_outbound` renders those into an :class:`Outbound` for the
-outbox, and :func:`digest_key` gives the idempotency key that makes the
-scheduler send one digest per ISO week however often it asks.
+digest shows; :class:`Digest` holds them as plain data (no formatting, no
+templates), and :func:`digest_key` gives the idempotency key that makes the
+scheduler send one digest per ISO week however often it asks. Presenting the
+figures (the template values, the wording of durations and dates, the chart's
+bar sizes, the rendered :class:`~helpdesk.outbound.compose.Outbound`) is
+:mod:`helpdesk.clock.digestview`'s job, kept apart so that the figures can be
+computed, tested and benchmarked without templates, and the presentation changed
+without touching the single pass over the store. This module never imports the view.
 
 What the figures mean (all times of day and dates in the business time zone,
 all durations in business hours of :class:`BusinessHours`):
@@ -56,7 +58,8 @@ that later features append to after :func:`build_digest` (satisfaction,
 invoices, promises, complaint causes). Each is a title, a one-line summary and
 rows of label, value and detail (optionally with a ticket's reply address);
 the templates render every section in that list generically, after the
-built-in ones, so a new feature needs no template change.
+built-in ones (:func:`helpdesk.clock.digestview.digest_context`), so a new
+feature needs no template change.
 
 Performance: one pass over ``Store.ticket_documents()`` (the stored dicts, not
 copied), comparing ISO 8601 UTC strings, which sort as the moments they name;
@@ -74,12 +77,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from helpdesk.intake.quarantine import QuarantineEntry
-from helpdesk.outbound.compose import Outbound
 from helpdesk.outbound.outbox import OutboxItem
-from helpdesk.outbound.render import Templates
 from helpdesk.owner.authentication import OWNER_PURPOSE
 from helpdesk.owner.tokens import ReplyTokens
 from helpdesk.policy.businesstime import BusinessHours
@@ -105,11 +105,8 @@ __all__ = [
     "WeekMedians",
     "build_digest",
     "digest_key",
-    "digest_outbound",
 ]
 
-# The template the digest is rendered from, and the Outbound kind it is sent as.
-TEMPLATE = "digest"
 # What the owner is assumed to promise when the caller does not say (see the module docstring).
 DEFAULT_RESPONSE_TIME = Duration(1, "days", business=True)
 # Entries per list (overdue, pending, failures, quarantine).
@@ -126,13 +123,8 @@ MEDIAN_WEEKS = 5
 WEEK = timedelta(days=7)
 # Priorities, most pressing first, as the digest groups open tickets.
 PRIORITY_ORDER = ("urgent", "high", "normal", "low")
-# The tallest bar of the HTML chart (px) and the longest bar of the text chart (characters).
-BAR_HEIGHT = 80
-TEXT_BAR = 20
 # History details of an "owner-replied" entry that did not answer the customer.
 _NOT_AN_ANSWER = frozenset({"not relayed"})
-_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 # ---------------------------------------------------------------------------
@@ -271,7 +263,7 @@ class DigestSection:
 
 @dataclass
 class Digest:
-    """Every figure of one weekly digest; :meth:`context` is what the templates see."""
+    """Every figure of one weekly digest (``digestview.digest_context`` gives the templates' values)."""
 
     generated_at: str
     timezone: str
@@ -298,68 +290,6 @@ class Digest:
     quarantined_count: int
     quarantined: list[QuarantineLine]
     sections: list[DigestSection] = field(default_factory=list)
-
-    def context(self) -> dict[str, Any]:
-        """The template values: plain dicts, lists, strings and numbers (see templates/README.md)."""
-        zone = ZoneInfo(self.timezone)
-        peak = max([1, *(max(day.opened, day.closed) for day in self.chart)])
-        days = [_chart_day(day, peak) for day in self.chart]
-        # Label rows under the chart: a week of days each, named by its first day.
-        chart_weeks = [
-            {
-                "label": days[index]["label"],
-                "short": days[index]["label"].split(" ", 1)[1],
-                "days": len(days[index : index + 7]),
-            }
-            for index in range(0, len(days), 7)
-        ]
-        return {
-            "period": {
-                "start": self.week.start,
-                "end": self.week.end,
-                "generated_at": self.generated_at,
-                "timezone": self.timezone,
-            },
-            "response_time": self.response_time,
-            "totals": {
-                "open": self.open_total,
-                "overdue": self.overdue_count,
-                "escalated": self.escalated_count,
-                "attention": self.attention_count,
-                "unanswered": self.unanswered_count,
-                "pending": self.pending_count,
-                "failures": self.failures_count,
-                "quarantined": self.quarantined_count,
-            },
-            "this_week": _week_count(self.week),
-            "last_week": _week_count(self.last_week),
-            "weekly": [_week_medians(week, zone) for week in self.weeks],
-            "priorities": [
-                {
-                    "name": group.priority,
-                    "count": group.count,
-                    "more": group.count - len(group.tickets),
-                    "tickets": [_ticket(line) for line in group.tickets],
-                }
-                for group in self.priorities
-            ],
-            "attention": _listing(self.attention_count, [_ticket(line) for line in self.attention]),
-            "pending": _listing(self.pending_count, [_ticket(line) for line in self.pending]),
-            "chart": {
-                "days": days,
-                "weeks": chart_weeks,
-                "peak": peak,
-                "opened": sum(day.opened for day in self.chart),
-                "closed": sum(day.closed for day in self.chart),
-            },
-            "longest_waiting": [_customer(line) for line in self.longest_waiting],
-            "top_customers": [_customer(line) for line in self.top_customers],
-            "failures": _listing(self.failures_count, [_failure(line) for line in self.failures]),
-            "quarantined": _listing(
-                self.quarantined_count, [_quarantined(line) for line in self.quarantined]
-            ),
-            "sections": [_section(section) for section in self.sections],
-        }
 
 
 # ---------------------------------------------------------------------------
@@ -607,25 +537,6 @@ def build_digest(
     )
 
 
-def digest_outbound(
-    digest: Digest, templates: Templates, context_base: dict[str, Any], owner: tuple[str, str]
-) -> Outbound:
-    """Render ``digest`` with the ``digest`` templates into a message to ``owner`` (name, address).
-
-    ``context_base`` is ``Actions.context(None)``: the business and the owner.
-    The digest is automatic mail (``Auto-Submitted``), never a reply.
-    """
-    rendered = templates.render(TEMPLATE, {**context_base, **digest.context()})
-    return Outbound(
-        kind=TEMPLATE,
-        to=(owner,),
-        subject=rendered.subject,
-        text=rendered.text,
-        html=rendered.html,
-        automatic=True,
-    )
-
-
 # ---------------------------------------------------------------------------
 # Helpers.
 # ---------------------------------------------------------------------------
@@ -670,137 +581,3 @@ def _failure_line(item: OutboxItem, tokens: ReplyTokens) -> FailureLine:
         ticket_id=item.ticket_id,
         reply_address=tokens.address(item.ticket_id, OWNER_PURPOSE) if item.ticket_id is not None else None,
     )
-
-
-def hours_text(value: float | None) -> str:
-    """Business hours for people: ``-`` for none, ``3.5 h`` below ten, ``26 h`` and ``1,204 h`` above."""
-    if value is None:
-        return "-"
-    if value < 10:
-        return f"{value:.1f} h"
-    return f"{value:,.0f} h"
-
-
-def day_label(day: date) -> str:
-    """``Mon 3 Nov``."""
-    return f"{_DAYS[day.weekday()]} {day.day} {_MONTHS[day.month - 1]}"
-
-
-def _week_count(week: WeekCount) -> dict[str, Any]:
-    return {"start": week.start, "end": week.end, "opened": week.opened, "closed": week.closed}
-
-
-def _week_medians(week: WeekMedians, zone: ZoneInfo) -> dict[str, Any]:
-    start = datetime.fromisoformat(week.start)
-    return {
-        "start": week.start,
-        "end": week.end,
-        "label": day_label(start.astimezone(zone).date()),
-        "first_response": hours_text(week.first_response_hours),
-        "first_response_hours": week.first_response_hours,
-        "first_responses": week.first_responses,
-        "resolution": hours_text(week.resolution_hours),
-        "resolution_hours": week.resolution_hours,
-        "resolutions": week.resolutions,
-    }
-
-
-def _ticket(line: TicketLine) -> dict[str, Any]:
-    return {
-        "id": line.id,
-        "subject": line.subject,
-        "customer": line.customer,
-        "name": line.name,
-        "status": line.status,
-        "priority": line.priority,
-        "created_at": line.created_at,
-        "age": hours_text(line.age_hours),
-        "age_hours": line.age_hours,
-        "waiting": hours_text(line.waiting_hours),
-        "waiting_hours": line.waiting_hours,
-        "waiting_since": line.waiting_since,
-        "overdue": line.overdue,
-        "escalation_level": line.escalation_level,
-        "reply_address": line.reply_address,
-        "reply_subject": f"[#{line.id}] {line.subject}",
-    }
-
-
-def _listing(count: int, items: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"count": count, "more": count - len(items), "items": items}
-
-
-def _chart_day(day: ChartDay, peak: int) -> dict[str, Any]:
-    def height(value: int) -> int:
-        return max(2, round(value * BAR_HEIGHT / peak)) if value else 1
-
-    def width(value: int) -> int:
-        return max(1, round(value * TEXT_BAR / peak)) if value else 0
-
-    return {
-        "date": day.day.isoformat(),
-        "label": day_label(day.day),
-        "weekday": _DAYS[day.day.weekday()],
-        "opened": day.opened,
-        "closed": day.closed,
-        "opened_height": height(day.opened),
-        "closed_height": height(day.closed),
-        "opened_width": width(day.opened),
-        "closed_width": width(day.closed),
-    }
-
-
-def _customer(line: CustomerLine) -> dict[str, Any]:
-    return {
-        "email": line.email,
-        "name": line.name,
-        "tickets": line.tickets,
-        "total_tickets": line.total_tickets,
-        "ticket_id": line.ticket_id,
-        "subject": line.subject,
-        "reply_address": line.reply_address,
-        "reply_subject": f"[#{line.ticket_id}] {line.subject}",
-        "waiting": hours_text(line.waiting_hours),
-        "waiting_hours": line.waiting_hours,
-    }
-
-
-def _failure(line: FailureLine) -> dict[str, Any]:
-    return {
-        "kind": line.kind,
-        "recipients": ", ".join(line.recipients),
-        "subject": line.subject,
-        "error": line.error,
-        "attempts": line.attempts,
-        "created_at": line.created_at,
-        "ticket_id": line.ticket_id,
-        "reply_address": line.reply_address,
-    }
-
-
-def _quarantined(line: QuarantineLine) -> dict[str, Any]:
-    return {
-        "id": line.id,
-        "reason": line.reason,
-        "source": line.source,
-        "quarantined_at": line.quarantined_at,
-        "size": line.size,
-    }
-
-
-def _section(section: DigestSection) -> dict[str, Any]:
-    return {
-        "key": section.key,
-        "title": section.title,
-        "summary": section.summary,
-        "rows": [
-            {
-                "label": row.label,
-                "value": row.value,
-                "detail": row.detail,
-                "ticket_id": row.ticket_id,
-                "reply_address": row.reply_address,
-            }
-            for row in section.rows
-        ],
-    }

@@ -496,7 +496,7 @@ _TICKET = {
 }
 _COMMON = {"business": _BUSINESS, "owner": _OWNER, "ticket": _TICKET, "customer": _CUSTOMER}
 
-# The weekly digest (helpdesk/clock/digest.py, Digest.context): one entry in every list.
+# The weekly digest (helpdesk/clock/digestview.py, digest_context): one entry in every list.
 _DIGEST_TICKET = {
     "id": 42, "subject": "Kettle stopped working", "customer": "zoe@example.com", "name": "Zoë Martin",
     "status": "open", "priority": "high", "created_at": "2026-11-24T10:00:00+00:00", "age": "26 h",

@@ -22,7 +22,8 @@ from typing import Any
 
 import pytest
 
-from helpdesk.clock.digest import CHART_DAYS, build_digest, digest_outbound
+from helpdesk.clock.digest import CHART_DAYS, build_digest
+from helpdesk.clock.digestview import digest_outbound
 from helpdesk.outbound.render import Templates
 from helpdesk.owner.tokens import ReplyTokens
 from helpdesk.policy.businesstime import BusinessHours

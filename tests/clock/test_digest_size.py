@@ -12,7 +12,8 @@ import random
 from pathlib import Path
 
 from bench import digest as bench_digest
-from helpdesk.clock.digest import build_digest, digest_outbound
+from helpdesk.clock.digest import build_digest
+from helpdesk.clock.digestview import digest_outbound
 from helpdesk.outbound.render import Templates
 from helpdesk.owner.tokens import ReplyTokens
 from helpdesk.policy.businesstime import BusinessHours
