@@ -210,6 +210,8 @@ def cmd_status(config: Config, args: argparse.Namespace) -> int:
         daemon = json.loads((config.storage_path / STATUS_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         daemon = {}
+    if not isinstance(daemon, dict):
+        daemon = {}
     scheduler = Scheduler(store, config.business.timezone, utc_now)
     for name, when in job_schedules(config).items():
         scheduler.add(name, when, lambda: None)
@@ -286,13 +288,13 @@ def _preview_digest(config: Config) -> Outbound:
     from helpdesk.daemon import load_policy
     from helpdesk.intake.quarantine import Quarantine
     from helpdesk.outbound.outbox import Outbox
-    from helpdesk.owner.tokens import ReplyTokens, load_secret
+    from helpdesk.owner.tokens import read_tokens
     from helpdesk.policy.actions import business_context
     from helpdesk.store.records import utc_now
 
     templates, _, hours = load_policy(config)
     store = _read_store(config)
-    tokens = ReplyTokens(load_secret(config.storage_path), config.business.email)
+    tokens = read_tokens(config.storage_path, config.business.email)
     digest = build_digest(
         store,
         hours,

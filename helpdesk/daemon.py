@@ -23,11 +23,11 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from helpdesk.clock.digest import Digest, build_digest, digest_key
+from helpdesk.clock.digest import Digest, build_digest
 from helpdesk.clock.digestview import digest_outbound
 from helpdesk.clock.scheduler import Scheduler
 from helpdesk.config import Config
-from helpdesk.errors import ConfigError, ConnectionFailed, DataDirectoryBusy, HelpdeskError
+from helpdesk.errors import ConfigError, ConnectionFailed, DataDirectoryBusy
 from helpdesk.intake.archive import MailArchive
 from helpdesk.intake.fetch import NETWORK_ERRORS, Mailbox
 from helpdesk.intake.history import finish_import
@@ -140,10 +140,14 @@ class Helpdesk:
         """
         try:
             templates, rules, hours = load_policy(self.config)
-        except ConfigError as exc:
-            log.error("reload refused, still using the rules and templates loaded before: %s", exc)
-            self.actions.reload_failed(str(exc))
-            self.store.commit()
+        except Exception as exc:  # Whatever is wrong with the new set, the old one keeps working.
+            problem = str(exc) if isinstance(exc, ConfigError) else f"{type(exc).__name__}: {exc}"
+            log.error("reload refused, still using the rules and templates loaded before: %s", problem)
+            try:
+                self.actions.reload_failed(problem)
+                self.store.commit()
+            except Exception:
+                log.exception("could not tell the owner that the reload was refused")
             return False
         self.actions.templates = templates
         self.dispatcher.rules = rules
@@ -165,11 +169,31 @@ class Helpdesk:
             self.lock.release()
 
     def replay(self, entry_id: str) -> IngestReport:
-        """Feed a quarantined message through ingestion again."""
+        """Feed a quarantined message through ingestion again.
+
+        A message that was quarantined while a first sync imported the
+        folder's history is replayed as history too: fixing it later must not
+        send an acknowledgement for mail that may be months old.
+        """
+        entry = next((item for item in self.quarantine.entries() if item.id == entry_id), None)
         raw = self.quarantine.raw(entry_id)
         self.quarantine.remove(entry_id)
-        report = self.ingestor.ingest_local(raw)
-        return report
+        return self.ingestor.ingest_local(raw, history=self._was_history(entry.source if entry else None))
+
+    def _was_history(self, source: str | None) -> bool:
+        """Whether the message at ``source`` (folder/UIDVALIDITY/UID) was history when it came in.
+
+        Mail from an earlier UIDVALIDITY of the folder is older than anything
+        the folder holds now: history as well.
+        """
+        if source is None:
+            return False
+        folder, _, rest = source.rpartition("/")
+        folder, _, uidvalidity = folder.rpartition("/")
+        state = self.store.folder_state(folder)
+        if state is None or not (uidvalidity.isdigit() and rest.isdigit()):
+            return False
+        return int(uidvalidity) != state.uidvalidity or int(rest) <= state.history_until
 
     def apply_requests(self) -> None:
         """Apply the request files the command line queued, oldest first."""
@@ -179,6 +203,8 @@ class Helpdesk:
         for path in sorted(directory.glob("*.json")):
             try:
                 data = json.loads(path.read_text(encoding="utf-8"))
+                if not isinstance(data, dict):
+                    raise ValueError("not a request object")
                 request = Request(str(data["action"]), str(data["argument"]))
                 if request.action == "quarantine.replay":
                     self.replay(request.argument)
@@ -187,8 +213,8 @@ class Helpdesk:
                     self.send_digest(key=f"digest:manual:{path.stem}")
                 else:
                     log.warning("ignoring unknown request %s in %s", request.action, path.name)
-            except (ValueError, KeyError, HelpdeskError) as exc:
-                log.warning("request %s failed: %s", path.name, exc)
+            except Exception as exc:  # One bad request must not stop the daemon.
+                log.warning("request %s failed: %s: %s", path.name, type(exc).__name__, exc)
             path.unlink(missing_ok=True)
 
     def ingest_new(self, mailbox: Mailbox) -> IngestReport:
@@ -258,6 +284,8 @@ class Helpdesk:
                 folder, previous.uidvalidity, uidvalidity, f"up to UID {highest}",
             )
             state = FolderState(folder, uidvalidity, 0, existing_until=highest, existing_as="rescan")
+            # An import that was not finished still gets its summary, once.
+            state.import_pending, state.imported = previous.import_pending, previous.imported
         elif mode == "skip" or highest == 0:
             if highest:
                 log.info("folder %s: first sync skips the mail already there (up to UID %d)", folder, highest)
@@ -352,11 +380,19 @@ class Helpdesk:
         )
 
     def send_digest(self, key: str | None = None) -> bool:
-        """Queue the digest to the owner; once per week under the scheduled key. True if queued now."""
+        """Queue the digest to the owner; True if queued now.
+
+        The scheduled digest is keyed by the occurrence it is for (``digest:``
+        and the due moment), so a job run again after a crash queues nothing
+        twice, and every occurrence, weekly or daily, gets its own digest.
+        """
         digest = self.digest()
         owner = (self.config.owner.name, self.config.owner.email)
         outbound = digest_outbound(digest, self.actions.templates, self.actions.context(None), owner)
-        key = key or digest_key(self.clock(), self.dispatcher.hours)
+        if key is None:
+            spec, now = self.scheduler.jobs["digest"], self.clock()
+            occurrence = spec.latest(now, self.scheduler.timezone) if spec.calendar else now
+            key = f"digest:{iso(occurrence)}"
         _, new = self.outbox.enqueue(key, outbound, self.clock())
         self.store.commit()
         return new
@@ -452,5 +488,5 @@ class Daemon:
 
     def _sleep(self, seconds: float) -> None:
         deadline = time.monotonic() + seconds
-        while not self.stopping and time.monotonic() < deadline:
+        while not self._should_stop() and time.monotonic() < deadline:
             time.sleep(min(0.2, deadline - time.monotonic()))

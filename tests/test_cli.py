@@ -200,3 +200,19 @@ def test_log_format_json_writes_one_object_per_line(tmp_path: Path, mailbox, smt
     records = [json.loads(line) for line in result.stderr.splitlines()]
     assert records and all({"time", "level", "logger", "message"} <= set(record) for record in records)
     assert any(record["message"].startswith("ingested 1 new message(s)") for record in records)
+
+
+def test_digest_preview_on_a_fresh_install_writes_nothing(tmp_path: Path) -> None:
+    path = write_config(tmp_path, Unreachable(), Unreachable())
+    result = helpdesk("--config", str(path), "digest", "--preview")
+    assert "Open tickets                    0" in result.stdout
+    assert not (tmp_path / "data").exists()
+
+
+def test_status_survives_a_damaged_daemon_status_file(tmp_path: Path) -> None:
+    path = write_config(tmp_path, Unreachable(), Unreachable())
+    (tmp_path / "data").mkdir()
+    for damaged in ("null", "[1, 2]", "{torn"):
+        (tmp_path / "data" / "daemon-status.json").write_text(damaged)
+        status = json.loads(helpdesk("--config", str(path), "status", "--json").stdout)
+        assert status["last_cycle_at"] is None and status["last_fetch"] is None

@@ -63,3 +63,14 @@ def test_the_digest_goes_once_a_week_catches_up_once_and_never_twice(
     at(again, 2026, 3, 30, 7, 0)
     assert len(digests(again)) == 4
     again.close()
+
+
+def test_a_daily_digest_goes_every_day(tmp_path: Path, mailbox, smtp_sink) -> None:
+    harness = Harness(tmp_path, mailbox, smtp_sink, schedule={"digest": "daily 08:00"})
+    harness.cycle()
+    for day in range(4, 8):
+        at(harness, 2026, 3, day, 8, 0)
+        at(harness, 2026, 3, day, 12, 0)
+    # One a day, each under its own occurrence: none deduplicated away.
+    assert len(digests(harness)) == 4
+    harness.close()

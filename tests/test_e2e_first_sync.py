@@ -14,8 +14,12 @@ from pathlib import Path
 
 import pytest
 
+from helpdesk.config import load_config
+from helpdesk.daemon import Helpdesk
+from helpdesk.intake.fetch import Mailbox
+from helpdesk.intake.quarantine import Quarantine
 from tests.corpus import customer_mail, generate_corpus
-from tests.helpers import BUSINESS, OWNER, open_store, run_once, write_config
+from tests.helpers import BUSINESS, OWNER, helpdesk, open_store, run_once, write_config
 from tests.test_e2e_outbound import bare, parse, text_of
 
 THREE_YEARS_AGO = datetime.now(UTC) - timedelta(days=3 * 365)
@@ -37,14 +41,26 @@ def old_inbox(mailbox) -> None:
                 f"Where is order {1000 + number}?",
                 name=customer.title(),
                 date=THREE_YEARS_AGO + timedelta(hours=number),
+                message_id=f"old{number}@example.org",
             )
         )
     mailbox.append(
-        customer_mail("dee@example.org", "Broken lid", "The lid broke.", name="Dee Day", date=LAST_WEEK)
+        customer_mail(
+            "dee@example.org",
+            "Broken lid",
+            "The lid broke.",
+            name="Dee Day",
+            date=LAST_WEEK,
+            message_id="lid@x.org",
+        )
     )
     mailbox.append(
         customer_mail(
-            "eve@example.org", "Refund please", "I want my money back.", date=LAST_WEEK + timedelta(hours=2)
+            "eve@example.org",
+            "Refund please",
+            "I want my money back.",
+            date=LAST_WEEK + timedelta(hours=2),
+            message_id="refund@x.org",
         )
     )
 
@@ -159,6 +175,26 @@ def test_answered_and_stale_conversations_are_closed_and_not_listed(
     assert hours.status == "closed"
 
 
+def test_a_quarantined_history_message_replayed_later_sends_nothing(
+    tmp_path: Path, mailbox, smtp_sink
+) -> None:
+    old_inbox(mailbox)
+    # Old mail with no usable sender: quarantined during the import.
+    mailbox.append(b"Subject: Old question\r\nDate: Mon, 2 Nov 2026 10:00:00 +0000\r\n\r\nHello?\r\n")
+    path = config(tmp_path, mailbox, smtp_sink)
+    run_once(path)
+    [entry] = Quarantine(tmp_path / "data").entries()
+    assert len(smtp_sink.messages) == 1
+    # The owner fixes the message and replays it: it is history still, so nobody is written to.
+    fixed = Quarantine(tmp_path / "data").root / f"{entry.id}.eml"
+    fixed.write_bytes(b"From: Olga <olga@example.org>\r\n" + fixed.read_bytes())
+    helpdesk("--config", str(path), "quarantine", "replay", entry.id)
+    run_once(path)
+    assert len(smtp_sink.messages) == 1
+    [ticket] = [ticket for ticket in open_store(path).tickets() if ticket.customer == "olga@example.org"]
+    assert ticket.imported
+
+
 def test_first_sync_days_limits_the_listed_conversations(tmp_path: Path, mailbox, smtp_sink) -> None:
     old_inbox(mailbox)
     mailbox.append(customer_mail("ida@example.org", "Today", "Hello?", date=datetime.now(UTC)))
@@ -234,6 +270,31 @@ def test_a_uidvalidity_change_never_sends_mail_again(tmp_path: Path, mailbox, sm
     assert len(list(store.tickets())) == 24
     [moved] = [ticket for ticket in store.tickets() if ticket.subject == "During the move"]
     assert moved.imported
+
+
+def test_an_import_cut_short_by_a_uidvalidity_change_still_ends_in_one_summary(
+    tmp_path: Path, mailbox, smtp_sink
+) -> None:
+    old_inbox(mailbox)
+    path = config(tmp_path, mailbox, smtp_sink, batch_size=5)
+    # The first start stops after one batch (as on SIGTERM) ...
+    helpdesk = Helpdesk(load_config(path))
+    helpdesk.stop_requested = lambda: True
+    imap = Mailbox(helpdesk.config.imap)
+    imap.connect()
+    try:
+        helpdesk.ingest_new(imap)
+    finally:
+        imap.close()
+        helpdesk.close()
+    assert len(list(open_store(path).tickets())) == 5
+    # ... and the folder is recreated before the next start.
+    mailbox.recreate_folder()
+    old_inbox(mailbox)
+    run_once(path)
+    [summary] = delivered(smtp_sink)
+    assert "22 messages in 22 conversations with 5 customers" in text_of(summary)
+    assert "2 left open" in text_of(summary)
 
 
 @pytest.mark.slow

@@ -2,8 +2,7 @@
 
 :func:`build_digest` reads the store once and works out every figure the
 digest shows; :class:`Digest` holds them as plain data (no formatting, no
-templates), and :func:`digest_key` gives the idempotency key that makes the
-scheduler send one digest per ISO week however often it asks. Presenting the
+templates). Presenting the
 figures (the template values, the wording of durations and dates, the chart's
 bar sizes, the rendered :class:`~helpdesk.outbound.compose.Outbound`) is
 :mod:`helpdesk.clock.digestview`'s job, kept apart so that the figures can be
@@ -104,7 +103,6 @@ __all__ = [
     "WeekCount",
     "WeekMedians",
     "build_digest",
-    "digest_key",
 ]
 
 # What the owner is assumed to promise when the caller does not say (see the module docstring).
@@ -295,12 +293,6 @@ class Digest:
 # ---------------------------------------------------------------------------
 # Building.
 # ---------------------------------------------------------------------------
-
-
-def digest_key(now: datetime, hours: BusinessHours) -> str:
-    """The idempotency key of ``now``'s ISO week in the business time zone: ``digest:2026-W49``."""
-    year, week, _ = now.astimezone(hours.timezone).isocalendar()
-    return f"digest:{year}-W{week:02d}"
 
 
 def build_digest(

@@ -346,9 +346,16 @@ class Scheduler:
         marked (and committed) without running.
         """
         now = self._now()
-        first_seen = [
-            job.name for job in self._jobs.values() if job.spec.calendar and self._mark(job.name) is None
-        ]
+        first_seen = []
+        for job in self._jobs.values():
+            mark = self._mark(job.name) if job.spec.calendar else None
+            if job.spec.calendar and mark is not None and mark > now:
+                # The clock was set back past the last run: start again from now,
+                # or the job would wait until real time reached the old mark.
+                log.warning("job %s: last run %s is in the future; runs from now on", job.name, mark)
+                first_seen.append(job.name)
+            elif job.spec.calendar and mark is None:
+                first_seen.append(job.name)
         for name in first_seen:
             self._store.set_job_last_run(name, now.isoformat())
             log.info("job %s (%s): first seen; runs from %s on", name, self._jobs[name].spec, now.isoformat())

@@ -132,10 +132,10 @@ class Ingestor:
                 state.imported[key] = state.imported.get(key, 0) + count
         self.store.set_folder_state(state)
 
-    def ingest_local(self, raw: bytes) -> IngestReport:
-        """Ingest a message that did not come from IMAP (a quarantine replay)."""
+    def ingest_local(self, raw: bytes, history: bool = False) -> IngestReport:
+        """Ingest a message that did not come from IMAP (a quarantine replay), as history if asked."""
         path = self.archive.store_local(raw)
-        report = self._process(raw, None, self.archive.relative(path), parse_or_reject(raw))
+        report = self._process(raw, None, self.archive.relative(path), parse_or_reject(raw), history)
         self.store.commit()
         return report
 
@@ -223,7 +223,7 @@ class Ingestor:
         ticket.last_customer_at = max(ticket.last_customer_at or stamp, stamp)
         ticket.updated_at = max(ticket.updated_at, stamp)
         ticket.created_at = min(ticket.created_at, stamp)
-        stored = self._stored_message(message, ticket.id, source, archive_path, None)
+        stored = self._stored_message(message, ticket.id, source, archive_path, None, history)
         ticket.record(stamp, "message", f"from {sender} ({decision.reason})")
         self.store.save_ticket(ticket)
         self.store.add_message(stored)
@@ -319,7 +319,7 @@ class Ingestor:
         ticket = self.store.ticket(ticket_id)
         assert ticket is not None
         stamp = iso(moment)
-        stored = self._stored_message(message, ticket.id, source, archive_path, None)
+        stored = self._stored_message(message, ticket.id, source, archive_path, None, history=True)
         stored.direction = "out"
         ticket.last_owner_at = max(ticket.last_owner_at or stamp, stamp)
         ticket.updated_at = max(ticket.updated_at, stamp)
@@ -359,7 +359,8 @@ class Ingestor:
         event = "bounce" if message.is_bounce else "automatic"
         ticket.record(stamp, event, reason)
         self.store.save_ticket(ticket)
-        self.store.add_message(self._stored_message(message, ticket_id, source, archive_path, reason))
+        stored = self._stored_message(message, ticket_id, source, archive_path, reason, history)
+        self.store.add_message(stored)
         report = IngestReport(messages_recorded=1)
         if message.is_bounce and not history:
             self.store.add_event("delivery.bounced", ticket_id, reason=reason)
@@ -372,7 +373,9 @@ class Ingestor:
         source: str | None,
         archive_path: str,
         automatic: str | None,
+        history: bool = False,
     ) -> StoredMessage:
+        """The stored form of an inbound message; history is dated by its Date, never in the future."""
         return StoredMessage(
             id=self.store.new_message_id(),
             ticket_id=ticket_id,
@@ -382,7 +385,7 @@ class Ingestor:
             to=[address.email for address in message.to],
             cc=[address.email for address in message.cc],
             subject=message.subject,
-            date=iso(message.date or self.clock()),
+            date=iso(self._when(message) if history else message.date or self.clock()),
             text=message.text,
             attachments=[
                 {

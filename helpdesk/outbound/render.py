@@ -119,6 +119,11 @@ class Templates:
         self.currency = currency
         self.env = ImmutableSandboxedEnvironment(
             loader=FileSystemLoader(str(self.directory), encoding="utf-8"),
+            # What validate() compiled is what renders: a file changed on disk
+            # takes effect only when the daemon reloads (SIGHUP) and the new
+            # set passes validation, never half-way and unchecked.
+            auto_reload=False,
+            cache_size=-1,
             undefined=StrictUndefined,
             # Only .html templates are escaped: the subject and text parts are plain text.
             autoescape=select_autoescape(("html",), default_for_string=False, default=False),

@@ -16,6 +16,7 @@ import re
 import secrets
 from pathlib import Path
 
+from helpdesk.errors import StoreError
 from helpdesk.store.durable import atomic_write
 
 SECRET_FILE = "secret"
@@ -33,6 +34,22 @@ def load_secret(data_dir: Path) -> bytes:
         atomic_write(path, secret.hex().encode("ascii"), mode=0o600)
         os.chmod(path, 0o600)
         return secret
+
+
+def read_tokens(data_dir: Path, business_email: str) -> ReplyTokens:
+    """The installation's tokens for a command that only reads (never creates the secret).
+
+    Before the daemon's first run there is no secret, and no token to check:
+    a throwaway secret serves. An unreadable secret is a clear error.
+    """
+    path = data_dir / SECRET_FILE
+    try:
+        secret = bytes.fromhex(path.read_text(encoding="ascii").strip())
+    except FileNotFoundError:
+        secret = secrets.token_bytes(32)
+    except (OSError, ValueError) as exc:
+        raise StoreError(f"{path}: cannot read the reply-token secret ({exc})") from None
+    return ReplyTokens(secret, business_email)
 
 
 class ReplyTokens:

@@ -9,7 +9,6 @@ rules see them, as they would for real. Nothing is written and nothing sent.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime
@@ -20,20 +19,12 @@ from helpdesk.config import Config
 from helpdesk.errors import MessageRejected, UsageError
 from helpdesk.intake.message import InboundMessage, parse_message
 from helpdesk.intake.threads import base_subject, find_ticket
-from helpdesk.owner.tokens import SECRET_FILE, ReplyTokens
+from helpdesk.owner.tokens import read_tokens
 from helpdesk.policy.businesstime import BusinessHours
 from helpdesk.policy.conditions import Facts
 from helpdesk.policy.rules import ActionCall, Rule, RuleSet
 from helpdesk.store.records import Ticket, add_tag, iso, remove_tag, utc_now
 from helpdesk.store.store import Store
-
-
-def _tokens(config: Config) -> ReplyTokens:
-    path = config.storage_path / SECRET_FILE
-    secret = (
-        bytes.fromhex(path.read_text(encoding="ascii").strip()) if path.exists() else secrets.token_bytes(32)
-    )
-    return ReplyTokens(secret, config.business.email)
 
 
 def _describe_call(call: ActionCall) -> str:
@@ -118,7 +109,7 @@ def explain(
         ticket = replace(found, tags=list(found.tags), fired=dict(found.fired))
         yield f"As a message on ticket #{ticket.id} (--ticket)."
     else:
-        decision = find_ticket(message, store, _tokens(config), now)
+        decision = find_ticket(message, store, read_tokens(config.storage_path, config.business.email), now)
         found = store.ticket(decision.ticket_id) if decision.ticket_id is not None else None
         if found is not None:
             ticket = replace(found, tags=list(found.tags), fired=dict(found.fired))

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from helpdesk.clock.digest import CHART_DAYS, Digest, build_digest, digest_key
+from helpdesk.clock.digest import CHART_DAYS, Digest, build_digest
 from helpdesk.intake.quarantine import QuarantineEntry
 from helpdesk.outbound.outbox import OutboxItem
 from helpdesk.owner.authentication import OWNER_PURPOSE
@@ -348,20 +348,6 @@ def test_failures_and_quarantine_are_listed(digest: Digest, tokens: ReplyTokens)
     assert digest.failures_count == 1
     assert digest.failures[0].reply_address == tokens.address(2, OWNER_PURPOSE)
     assert digest.quarantined_count == 1 and digest.quarantined[0].id == "3f9a1c0d7e2b4a65"
-
-
-def test_digest_key_is_the_iso_week_in_the_business_zone() -> None:
-    auckland = BusinessHours.parse("Mon-Fri 09:00-17:00", "Pacific/Auckland")
-    assert digest_key(NOW, BusinessHours.parse("Mon-Fri 09:00-17:00", "UTC")) == "digest:2026-W50"
-    # Sunday 23:30 UTC is already Monday in Auckland: the next ISO week there.
-    assert digest_key(datetime(2026, 12, 6, 23, 30, tzinfo=UTC), auckland) == "digest:2026-W50"
-    assert digest_key(datetime(2026, 12, 6, 23, 30, tzinfo=UTC), BusinessHours.parse("24/7", "UTC")) == (
-        "digest:2026-W49"
-    )
-    assert (
-        digest_key(datetime(2026, 1, 1, 12, tzinfo=UTC), BusinessHours.parse("24/7", "UTC"))
-        == "digest:2026-W01"
-    )
 
 
 def test_an_empty_store(tmp_path: Path, hours: BusinessHours, tokens: ReplyTokens) -> None:

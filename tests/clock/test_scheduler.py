@@ -556,3 +556,23 @@ def test_only_the_scheduler_imports_schedule() -> None:
         )
     )
     assert importers == ["helpdesk/clock/scheduler.py"]
+
+
+def test_a_clock_set_back_past_the_last_run_does_not_stall_a_calendar_job(
+    store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The clock once ran a year ahead; the digest ran "then". Back on the right time, it
+    # starts again from now instead of waiting a year for real time to reach that mark.
+    clock = FakeClock(utc(2027, 3, 1, 12, 0))
+    scheduler, digest = digest_scheduler(store, clock)
+    scheduler.run_pending()
+    clock.now = utc(2027, 3, 8, 8, 0)
+    assert scheduler.run_pending() == ["digest"]
+    clock.now = utc(2026, 3, 3, 10, 0)
+    with caplog.at_level(logging.WARNING, logger="helpdesk.clock.scheduler"):
+        assert scheduler.run_pending() == []
+    assert "is in the future; runs from now on" in caplog.text
+    assert scheduler.last_runs() == {"digest": "2026-03-03T10:00:00+00:00"}
+    clock.now = utc(2026, 3, 9, 8, 0)
+    assert scheduler.run_pending() == ["digest"]
+    assert digest.runs == [utc(2027, 3, 8, 8, 0), utc(2026, 3, 9, 8, 0)]
