@@ -64,7 +64,8 @@ from bench import common
 from helpdesk.config import SmtpConfig, shipped_directory
 from helpdesk.outbound.compose import Outbound
 from helpdesk.outbound.outbox import Outbox, SendReport
-from helpdesk.outbound.render import SAMPLE_CONTEXTS, Templates
+from helpdesk.outbound.render import Templates
+from helpdesk.outbound.samples import SAMPLE_CONTEXTS
 from helpdesk.outbound.smtp import SmtpTransport
 
 DEFAULT_MESSAGES = 1_000

@@ -19,7 +19,7 @@ from helpdesk.config import Config, config_path, load_config
 from helpdesk.errors import DataDirectoryBusy, HelpdeskError, MessageRejected, UsageError
 from helpdesk.logformat import LOG_FORMATS, configure_logging
 from helpdesk.outbound.compose import Outbound
-from helpdesk.store.records import STATUSES, Ticket
+from helpdesk.store.records import STATUSES, Customer, Ticket
 from helpdesk.store.store import DataDirectoryLock, Store
 
 log = logging.getLogger("helpdesk")
@@ -252,6 +252,59 @@ def cmd_status(config: Config, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_customer(config: Config, args: argparse.Namespace) -> int:
+    """``customer list``: everyone who wrote; ``customer show EMAIL``: one customer's record."""
+    from helpdesk.business.customers import customer_document
+
+    store = _read_store(config)
+    if args.action == "list":
+        customers = list(store.customers())
+        if args.json:
+            _print_json([_customer_line(customer) for customer in customers])
+            return 0
+        for customer in customers:
+            name, last = customer.name[:28], customer.last_contact[:10]
+            print(f"{customer.email:<36} {name:<28} {customer.ticket_count:>4} ticket(s)  last {last}")
+        if not customers:
+            print("no customers yet")
+        return 0
+    if args.email is None:
+        raise UsageError("customer show needs an EMAIL (see: helpdesk customer list)")
+    customer = store.customer(args.email.strip().lower())
+    if customer is None:
+        raise UsageError(f"no customer {args.email}")
+    tickets = [ticket for ticket in map(store.ticket, store.tickets_of(customer.email)) if ticket is not None]
+    document = customer_document(customer, tickets)
+    if args.json:
+        _print_json(document)
+        return 0
+    for key in ("email", "name", "postal_address", "tax_id", "language", "birthday", "opted_out"):
+        if document[key] not in ("", None, []):
+            print(f"{key.replace('_', ' ')}: {document[key]}")
+    print(f"first contact: {document['first_contact']}, last contact: {document['last_contact']}")
+    if document["tags"]:
+        print("tags: " + ", ".join(document["tags"]))
+    for note in document["notes"]:
+        print(f"note ({note['at'][:10]}): {note['text']}")
+    print(f"tickets ({len(tickets)}):")
+    for ticket in tickets:
+        print(f"  #{ticket.id:<5} {ticket.status:<8} {ticket.created_at[:10]}  {ticket.subject}")
+    return 0
+
+
+def _customer_line(customer: Customer) -> dict[str, Any]:
+    """One customer in ``customer list --json``."""
+    return {
+        "email": customer.email,
+        "name": customer.name,
+        "tickets": customer.ticket_count,
+        "tags": list(customer.tags),
+        "opted_out": customer.opted_out,
+        "first_contact": customer.first_contact,
+        "last_contact": customer.last_contact,
+    }
+
+
 def cmd_digest(config: Config, args: argparse.Namespace) -> int:
     """Show the weekly digest as of now (``--preview``), or send it to the owner now (``--send``)."""
     from helpdesk.daemon import Helpdesk, Request, queue_request
@@ -380,6 +433,10 @@ def build_parser() -> argparse.ArgumentParser:
     rules.add_argument("action", choices=("list", "explain"))
     rules.add_argument("message", nargs="?", metavar="MESSAGE.eml")
     rules.add_argument("--ticket", type=int, help="explain as a message on this existing ticket")
+    customer = commands.add_parser("customer", help="customer records: list them, or show one")
+    customer.add_argument("action", choices=("list", "show"))
+    customer.add_argument("email", nargs="?", metavar="EMAIL")
+    customer.add_argument("--json", action="store_true")
     digest = commands.add_parser("digest", help="the weekly digest: preview it, or send it to the owner now")
     what = digest.add_mutually_exclusive_group(required=True)
     what.add_argument("--preview", action="store_true", help="print the text part (nothing is sent)")
@@ -399,6 +456,7 @@ CONFIGURED_COMMANDS: dict[str, Callable[[Config, argparse.Namespace], int]] = {
     "status": cmd_status,
     "rules": cmd_rules,
     "digest": cmd_digest,
+    "customer": cmd_customer,
 }
 
 

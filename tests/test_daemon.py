@@ -17,7 +17,7 @@ import pytest
 
 from helpdesk.config import load_config, shipped_directory
 from helpdesk.daemon import REQUESTS, Helpdesk
-from helpdesk.outbound.render import SAMPLE_CONTEXTS
+from helpdesk.outbound.samples import SAMPLE_CONTEXTS
 from tests.helpers import write_config
 
 

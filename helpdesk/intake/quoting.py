@@ -51,325 +51,35 @@ between lines is bounded or precomputed.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
+from helpdesk.intake.replymarkers import (
+    ATTRIBUTION_NO_VERB,
+    ATTRIBUTION_START,
+    ATTRIBUTION_VERB,
+    DATEISH,
+    FOOTER,
+    FORWARD_MARKER,
+    FROM_HEADER,
+    HEADER_MEANING,
+    HEADER_WINDOW,
+    INLINE_HEADER,
+    LINK_ONLY,
+    MAX_ATTRIBUTION_LINE,
+    MAX_ATTRIBUTION_LINES,
+    MAX_ATTRIBUTION_TAIL,
+    MAX_ATTRIBUTION_TEXT,
+    MAX_FOOTER_LINE,
+    MAX_HEADER_LINE,
+    NAME_WORD,
+    NORMALIZE,
+    NOT_NAMES,
+    ORIGINAL_MARKER,
+    OTHER_HEADER,
+    SEPARATOR,
+)
+
 __all__ = ["strip_reply"]
-
-# Characters that clients put into text but that carry no meaning for the
-# classification of a line: spaces of other widths become plain spaces,
-# zero-width characters and byte-order marks disappear.
-_NORMALIZE = str.maketrans(
-    {
-        "\u00a0": " ",
-        "\u2007": " ",
-        "\u2009": " ",
-        "\u200a": " ",
-        "\u202f": " ",
-        "\u3000": " ",
-        "\t": " ",
-        "\u200b": None,
-        "\u200c": None,
-        "\u200d": None,
-        "\u2060": None,
-        "\ufeff": None,
-    }
-)
-
-# Attribution lines longer than this are prose, not attributions; the limit
-# also bounds the cost of matching them.
-_MAX_ATTRIBUTION_LINE = 300
-_MAX_ATTRIBUTION_TEXT = 500
-# How many consecutive lines an attribution may be wrapped over.
-_MAX_ATTRIBUTION_LINES = 3
-# How far the words after the verb may run ("schrieb Jane Doe <jane@x.com>:").
-_MAX_ATTRIBUTION_TAIL = 90
-# Header lines and footers beyond these lengths are never treated as such.
-_MAX_HEADER_LINE = 2000
-_MAX_FOOTER_LINE = 250
-# How many lines after a "From:" line are searched for the other headers.
-_HEADER_WINDOW = 12
-
-# The words that open an attribution line ("On ... wrote:", "Am ... schrieb
-# ...:"). They are matched case-sensitively at the start of the line, which
-# keeps ordinary sentences ("on Monday ...") out.
-_ATTRIBUTION_START = re.compile(
-    r"(?:-{1,5} ?)?(?:On|Am|Le|El|Il giorno|Il|Op|Em|No dia|Den|På|W dniu|Dne|Dana|Le jour)\s"
-)
-
-# The verb of an attribution, in the languages clients localize it to.
-_ATTRIBUTION_VERB = re.compile(
-    r"(?<!\w)(?:wrote|writes|schrieb|a [ée]crit|escribi[óo]|ha scritto|scrisse|"
-    r"schreef|heeft geschreven|escreveu|skrev|napisał(?:a)?|napsal(?:a)?|"
-    r"kirjoitti|írta|yazd\u0131)(?!\w)",
-    re.IGNORECASE,
-)
-
-# Attributions without a verb: Horde's "Quoting Jane <jane@x.com>:" and the
-# old Gmail form "2026-03-03 10:12 GMT+01:00 Jane Doe <jane@x.com>:".
-_ATTRIBUTION_NO_VERB = re.compile(
-    r"(?:Quoting|Zitat von|Citando|Citation de|Cytując)\s.{1,200}:"
-    r"|\d{4}-\d{2}-\d{2}\s+\d{1,2}:\d{2}(?::\d{2})?\s+GMT\S{0,10}\s.{0,200}@.{0,200}:"
-)
-
-# The shape of a capitalized name word, and sentence openers that are not names.
-_NAME_WORD = re.compile(r"[\"'(]?[A-ZÀ-ÖØ-Þ][\w'\u2019.-]*[\"),]?")
-_NOT_NAMES = frozenset(
-    (
-        "As",
-        "Like",
-        "You",
-        "I",
-        "We",
-        "He",
-        "She",
-        "They",
-        "It",
-        "This",
-        "That",
-        "What",
-        "Who",
-        "Here",
-        "There",
-        "Someone",
-        "Somebody",
-        "Everyone",
-        "Wie",
-        "Sie",
-        "Ich",
-        "Er",
-        "Wir",
-        "Comme",
-        "Vous",
-        "Je",
-        "Il",
-        "Elle",
-        "Como",
-        "Usted",
-        "Yo",
-        "Ella",
-    )
-)
-
-# Evidence that an attribution names a moment: a time, a year, or a date.
-_DATEISH = re.compile(r"\d{1,2}[:.h]\d{2}|(?<!\d)(?:19|20)\d{2}(?!\d)|\d{1,2}[./-]\d{1,2}[./-]\d{2}")
-
-# Marker lines that introduce a forwarded message.
-_FORWARD_TITLES = (
-    "Forwarded message",
-    "Forwarded Message",
-    "Weitergeleitete Nachricht",
-    "Weitergeleitete E-Mail",
-    "Message transféré",
-    "Message transfére",
-    "Mensaje reenviado",
-    "Messaggio inoltrato",
-    "Doorgestuurd bericht",
-    "Mensagem encaminhada",
-    "Mensagem reencaminhada",
-    "Vidarebefordrat meddelande",
-    "Videresendt meddelelse",
-    "Videresendt melding",
-)
-_FORWARD_LINES = (
-    "Begin forwarded message:",
-    "Anfang der weitergeleiteten Nachricht:",
-    "Anfang der weitergeleiteten E-Mail:",
-    "Début du message réexpédié :",
-    "Début du message réexpédié:",
-    "Début du message transféré :",
-    "Début du message transféré:",
-    "Inicio del mensaje reenviado:",
-    "Comienzo del mensaje reenviado:",
-    "Inizio messaggio inoltrato:",
-    "Begin doorgestuurd bericht:",
-    "Início da mensagem reencaminhada:",
-    "Início da mensagem encaminhada:",
-    "Vidarebefordrat brev:",
-    "Början av vidarebefordrat meddelande:",
-)
-_FORWARD_MARKER = re.compile(
-    r"-{2,} *(?:"
-    + "|".join(re.escape(title) for title in _FORWARD_TITLES)
-    + r") *-{2,}|"
-    + "|".join(re.escape(line) for line in _FORWARD_LINES),
-    re.IGNORECASE,
-)
-
-# "-----Original Message-----" and its translations: history starts here.
-_ORIGINAL_TITLES = (
-    "Original Message",
-    "Reply Message",
-    "Ursprüngliche Nachricht",
-    "Ursprüngliche Mail",
-    "Original Mail",
-    "Mail original",
-    "Courriel original",
-    "Originalnachricht",
-    "Original-Nachricht",
-    "Message d'origine",
-    "Message d\u2019origine",
-    "Message original",
-    "Mensaje original",
-    "Mensagem original",
-    "Mensagem Original",
-    "Messaggio originale",
-    "Oorspronkelijk bericht",
-    "Origineel bericht",
-    "Ursprungligt meddelande",
-    "Originalmeddelande",
-    "Oprindelig meddelelse",
-    "Opprinnelig melding",
-    "Alkuperäinen viesti",
-    "Oryginalna wiadomość",
-    "Původní zpráva",
-)
-_ORIGINAL_MARKER = re.compile(
-    r"-{2,} *(?:" + "|".join(re.escape(title) for title in _ORIGINAL_TITLES) + r") *-{2,}",
-    re.IGNORECASE,
-)
-
-# A separator line above an Outlook header block.
-_SEPARATOR = re.compile(r"_{5,}|-{5,}|={5,}|—{3,}|─{5,}|━{5,}")
-
-# Header names of a quoted message's header block, by meaning. Matched
-# case-sensitively (as clients write them) with optional bold markers left
-# over from HTML conversion.
-_FROM_NAMES = (
-    "From",
-    "Von",
-    "De",
-    "Da",
-    "Van",
-    "Från",
-    "Fra",
-    "Od",
-    "Absender",
-    "Afzender",
-    "Remetente",
-    "Lähettäjä",
-    "Feladó",
-    "Kimden",
-)
-_HEADER_NAMES: dict[str, tuple[str, ...]] = {
-    "date": (
-        "Sent",
-        "Date",
-        "Gesendet",
-        "Datum",
-        "Envoyé",
-        "Envoye",
-        "Date d'envoi",
-        "Enviado el",
-        "Enviado",
-        "Enviada em",
-        "Enviado em",
-        "Enviada",
-        "Fecha",
-        "Inviato",
-        "Data",
-        "Verzonden",
-        "Verstuurd",
-        "Skickat",
-        "Sendt",
-        "Lähetetty",
-        "Elküldve",
-        "Tarih",
-        "Wysłano",
-        "Odesláno",
-    ),
-    "to": (
-        "To",
-        "An",
-        "À",
-        "A",
-        "Para",
-        "Aan",
-        "Till",
-        "Til",
-        "Vastaanottaja",
-        "Címzett",
-        "Kime",
-        "Do",
-        "Komu",
-    ),
-    "cc": ("Cc", "CC", "Kopie", "Copie", "Copia", "Kopia", "Kopio", "Másolat"),
-    "subject": (
-        "Subject",
-        "Betreff",
-        "Objet",
-        "Asunto",
-        "Oggetto",
-        "Onderwerp",
-        "Assunto",
-        "Ämne",
-        "Emne",
-        "Aihe",
-        "Tárgy",
-        "Konu",
-        "Temat",
-        "Předmět",
-    ),
-}
-_HEADER_MEANING = {name: meaning for meaning, names in _HEADER_NAMES.items() for name in names}
-
-
-def _alternation(names: tuple[str, ...] | list[str]) -> str:
-    """A regex alternation of ``names``, longest first so prefixes lose."""
-    return "|".join(re.escape(name) for name in sorted(names, key=len, reverse=True))
-
-
-_FROM_HEADER = re.compile(r"[*_]{0,2}(?:" + _alternation(_FROM_NAMES) + r")[*_]{0,2} ?:")
-_OTHER_HEADER = re.compile(r"[*_]{0,2}(?P<name>" + _alternation(list(_HEADER_MEANING)) + r")[*_]{0,2} ?:")
-# The same names inside one line, for Outlook blocks flattened into a single
-# line ("From: Jane Sent: Tuesday ... To: Bob Subject: Order").
-_INLINE_HEADER = re.compile(
-    r"(?<=\s)[*_]{0,2}(?P<name>" + _alternation(list(_HEADER_MEANING)) + r")[*_]{0,2} ?:"
-)
-
-# Footers that mobile and webmail clients append below the author's text.
-_FOOTER = re.compile(
-    r"(?:"
-    # English.
-    r"Sent from my\s"
-    r"|Sent from (?:Yahoo|Outlook|Mail for Windows|Proton|AOL|Samsung|BlackBerry|Gmail|iCloud"
-    r"|Zoho|Spark|BlueMail|Edison|Mail\.ru|GMX|WEB\.DE|the\s)"
-    r"|Sent (?:with|via|using) (?:Proton|Spark|BlueMail|Blackberry|the\s|my\s|Samsung|Yahoo|Outlook)"
-    r"|Get Outlook for (?:iOS|Android|Mac|Windows)"
-    # German.
-    r"|Von meine[mr] \S.{0,60}gesendet"
-    r"|Gesendet (?:von|mit|über) (?:meinem|meiner|der|Mail|Outlook|Yahoo|GMX|WEB\.DE|iPhone|iPad"
-    r"|Samsung|Android|BlackBerry|Proton)"
-    r"|Diese Nachricht wurde von meinem .{1,60}gesendet"
-    r"|Holen Sie sich Outlook für (?:iOS|Android)"
-    r"|Outlook für (?:iOS|Android) (?:herunterladen|beziehen)"
-    # French.
-    r"|Envoyé (?:de|depuis|à partir de|avec) (?:mon|ma|Yahoo|Outlook|Courrier|Mail|Proton)\b"
-    r"|(?:Obtenir|Télécharger) Outlook pour (?:iOS|Android)"
-    # Spanish.
-    r"|Enviado desde (?:mi|Yahoo|Outlook|Correo|Mail|Proton)\b"
-    r"|Enviado con (?:Proton|Spark|BlueMail)"
-    r"|(?:Obtener|Descargar) Outlook para (?:iOS|Android)"
-    # Italian.
-    r"|Inviato da(?:l mio)? (?:iPhone|iPad|Android|Samsung|smartphone|Yahoo|Outlook|Posta|Mail"
-    r"|Proton|dispositivo)"
-    r"|Inviato dal mio\s"
-    r"|(?:Scarica|Ottieni) Outlook per (?:iOS|Android)"
-    # Dutch.
-    r"|(?:Verzonden|Verstuurd) (?:vanaf|met|via|van) (?:mijn|Yahoo|Outlook|Mail|Proton)\b"
-    r"|(?:Outlook voor (?:iOS|Android) downloaden|Download Outlook voor (?:iOS|Android))"
-    # Portuguese.
-    r"|Enviado (?:do|de|a partir do) (?:meu|minha|Yahoo|Outlook|Email|E-mail|Correio)\b"
-    r"|(?:Obter o|Baixe o|Baixar o) Outlook para (?:iOS|Android)"
-    # Swedish.
-    r"|Skickat? från (?:min|mitt|Yahoo|Outlook|E-post)\b"
-    r"|Skickades från min\s"
-    r"|Hämta Outlook för (?:iOS|Android)"
-    r")",
-    re.IGNORECASE,
-)
-# A link alone on a line, as some converters put the footer's link.
-_LINK_ONLY = re.compile(r"<?https?://\S+>?")
 
 
 @dataclass(frozen=True)
@@ -392,7 +102,7 @@ class _Lines:
     def __init__(self, text: str) -> None:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
         self.raw: list[str] = text.split("\n")
-        self.norm: list[str] = [line.translate(_NORMALIZE).strip() for line in self.raw]
+        self.norm: list[str] = [line.translate(NORMALIZE).strip() for line in self.raw]
         self.count = len(self.raw)
         self.quoted: list[bool] = [line.startswith(">") for line in self.norm]
         # The index of the next non-blank line after each line (or count).
@@ -421,15 +131,15 @@ class _Lines:
     def is_footer(self, index: int) -> bool:
         """True for a mobile or webmail footer line."""
         line = self.norm[index]
-        return len(line) <= _MAX_FOOTER_LINE and _FOOTER.match(line) is not None
+        return len(line) <= MAX_FOOTER_LINE and FOOTER.match(line) is not None
 
     def is_footer_link(self, index: int) -> bool:
         """True for a bare link directly below a footer line."""
         line = self.norm[index]
         previous = self.prev_text[index]
         return (
-            len(line) <= _MAX_FOOTER_LINE
-            and _LINK_ONLY.fullmatch(line) is not None
+            len(line) <= MAX_FOOTER_LINE
+            and LINK_ONLY.fullmatch(line) is not None
             and previous >= 0
             and self.is_footer(previous)
         )
@@ -475,9 +185,9 @@ def _first_boundary(lines: _Lines) -> tuple[str, int]:
         if not lines.norm[index]:
             continue
         line = lines.norm[index]
-        if _FORWARD_MARKER.fullmatch(line):
+        if FORWARD_MARKER.fullmatch(line):
             return "forward", index
-        if _ORIGINAL_MARKER.fullmatch(line):
+        if ORIGINAL_MARKER.fullmatch(line):
             return "cut", index
         if _is_header_block(lines, index):
             return "cut", _separator_above(lines, index)
@@ -502,7 +212,7 @@ def _is_quoted_forward(lines: _Lines, index: int) -> bool:
     if previous >= 0 and lines.quoted[previous]:
         return False
     content = lines.norm[index].lstrip("> ")
-    if not _FORWARD_MARKER.fullmatch(content):
+    if not FORWARD_MARKER.fullmatch(content):
         return False
     return not (
         previous >= 0
@@ -522,30 +232,30 @@ def _is_header_block(lines: _Lines, index: int) -> bool:
     header may open the block.
     """
     line = lines.norm[index]
-    if len(line) > _MAX_HEADER_LINE:
+    if len(line) > MAX_HEADER_LINE:
         return False
-    has_from = _FROM_HEADER.match(line) is not None
+    has_from = FROM_HEADER.match(line) is not None
     meanings: set[str] = set()
     if has_from:
-        meanings.update(_HEADER_MEANING[m.group("name")] for m in _INLINE_HEADER.finditer(line))
+        meanings.update(HEADER_MEANING[m.group("name")] for m in INLINE_HEADER.finditer(line))
     else:
-        match = _OTHER_HEADER.match(line)
+        match = OTHER_HEADER.match(line)
         if match is None:
             return False
-        meanings.add(_HEADER_MEANING[match.group("name")])
-    limit = min(lines.count, index + 1 + _HEADER_WINDOW)
+        meanings.add(HEADER_MEANING[match.group("name")])
+    limit = min(lines.count, index + 1 + HEADER_WINDOW)
     for below in range(index + 1, limit):
         if not lines.is_text(below):
             break
         following = lines.norm[below]
-        if _FROM_HEADER.match(following):
+        if FROM_HEADER.match(following):
             if has_from:
                 break
             has_from = True
             continue
-        match = _OTHER_HEADER.match(following)
+        match = OTHER_HEADER.match(following)
         if match is not None:
-            meanings.add(_HEADER_MEANING[match.group("name")])
+            meanings.add(HEADER_MEANING[match.group("name")])
     return has_from and len(meanings) >= 2 and bool(meanings & {"date", "subject"})
 
 
@@ -556,7 +266,7 @@ def _separator_above(lines: _Lines, index: int) -> int:
         above >= 0
         and index - above <= 2
         and not lines.quoted[above]
-        and _SEPARATOR.fullmatch(lines.norm[above])
+        and SEPARATOR.fullmatch(lines.norm[above])
     ):
         return above
     return index
@@ -570,11 +280,11 @@ def _attribution_ending_at(lines: _Lines, end: int) -> _Attribution | None:
     wrapped attribution is never swallowed.
     """
     fallback: _Attribution | None = None
-    for size in range(1, _MAX_ATTRIBUTION_LINES + 1):
+    for size in range(1, MAX_ATTRIBUTION_LINES + 1):
         start = end - size + 1
         if start < 0 or not lines.is_text(start):
             break
-        if len(lines.norm[start]) > _MAX_ATTRIBUTION_LINE:
+        if len(lines.norm[start]) > MAX_ATTRIBUTION_LINE:
             break
         # Lines above the last one must not end a sentence: a wrapped
         # attribution breaks inside the date or the name, never after a period.
@@ -596,17 +306,17 @@ def _attribution_kind(joined: str, size: int, first_line: str) -> str | None:
     form), ``"other"`` when it names the author before the verb ("Jane Doe
     <jane@x.com> wrote:"), ``None`` when it is no attribution.
     """
-    if len(joined) > _MAX_ATTRIBUTION_TEXT or not joined.endswith(":"):
+    if len(joined) > MAX_ATTRIBUTION_TEXT or not joined.endswith(":"):
         return None
-    if _ATTRIBUTION_NO_VERB.fullmatch(joined):
+    if ATTRIBUTION_NO_VERB.fullmatch(joined):
         return "start"
-    verbs = list(_ATTRIBUTION_VERB.finditer(joined))
+    verbs = list(ATTRIBUTION_VERB.finditer(joined))
     if not verbs or verbs[-1].start() == 0:
         return None
     verb = verbs[-1]
-    if len(joined) - verb.end() > _MAX_ATTRIBUTION_TAIL:
+    if len(joined) - verb.end() > MAX_ATTRIBUTION_TAIL:
         return None
-    if _ATTRIBUTION_START.match(joined):
+    if ATTRIBUTION_START.match(joined):
         return "start"
     if "@" in first_line or "<" in first_line:
         return "other"
@@ -622,9 +332,9 @@ def _is_name(text: str) -> bool:
     attribution and removed.
     """
     words = text.strip(" ,").strip('"').split()
-    if not 1 <= len(words) <= 5 or words[0] in _NOT_NAMES:
+    if not 1 <= len(words) <= 5 or words[0] in NOT_NAMES:
         return False
-    return all(_NAME_WORD.fullmatch(word) for word in (words[0], words[-1]))
+    return all(NAME_WORD.fullmatch(word) for word in (words[0], words[-1]))
 
 
 def _is_strong(joined: str, kind: str) -> bool:
@@ -633,7 +343,7 @@ def _is_strong(joined: str, kind: str) -> bool:
     It must name a moment (a time, a date or a year) and either open with an
     attribution word or carry an address.
     """
-    return (kind == "start" or "@" in joined) and _DATEISH.search(joined) is not None
+    return (kind == "start" or "@" in joined) and DATEISH.search(joined) is not None
 
 
 def _new_text(lines: _Lines, end: int) -> str:

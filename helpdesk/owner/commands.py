@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from helpdesk.business.customers import CUSTOMER_HELP, CustomerFieldError, parse_customer_fields
 from helpdesk.store.records import PRIORITIES, TAG_NAME
 
 COMMAND_LINE = re.compile(r"^#([a-z]+)\b[ \t]*(.*)$", re.IGNORECASE)
@@ -22,6 +23,7 @@ COMMAND_HELP = (
     "#untag NAME",
     "#note TEXT (internal: nothing goes to the customer)",
     "#nosend (apply the commands only)",
+    CUSTOMER_HELP,
 )
 
 
@@ -84,5 +86,11 @@ def _check(name: str, argument: str) -> str | None:
     if name in ("tag", "untag"):
         return None if TAG_NAME.fullmatch(argument) else "needs a tag name (letters, digits, - . _)"
     if name == "note":
+        return None
+    if name == "customer":
+        try:
+            parse_customer_fields(argument)
+        except CustomerFieldError as exc:
+            return str(exc)
         return None
     return "unknown command"

@@ -19,6 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from helpdesk.business.customers import apply_customer_edit, parse_customer_fields
 from helpdesk.outbound.outbox import OutboxItem
 from helpdesk.owner.commands import plan_reply
 from helpdesk.policy.actions import AUTOMATIC_WINDOW, Actions
@@ -296,7 +297,11 @@ class Dispatcher:
                 add_tag(ticket.tags, command.argument)
             elif command.name == "untag":
                 remove_tag(ticket.tags, command.argument)
-            if command.name not in ("note", "nosend"):
+            if command.name == "customer":
+                # The history names what changed, not the personal data itself.
+                changes = self._edit_customer(ticket, command.argument, stamp)
+                ticket.record(stamp, "command", "#customer: " + (", ".join(changes) or "no change"))
+            elif command.name not in ("note", "nosend"):
                 ticket.record(stamp, "command", command.line)
         if plan.relays:
             self.actions.relay_reply(ticket, message, plan.body, self._raw(message.archive_path))
@@ -311,6 +316,15 @@ class Dispatcher:
             )
         ticket.updated_at = stamp
         self.store.save_ticket(ticket)
+
+    def _edit_customer(self, ticket: Ticket, argument: str, stamp: str) -> list[str]:
+        """Apply a ``#customer`` line (checked when the reply was read) to the ticket's customer."""
+        customer = self.store.customer(ticket.customer)
+        if customer is None:
+            return []
+        changes = apply_customer_edit(customer, parse_customer_fields(argument), stamp)
+        self.store.save_customer(customer)
+        return changes
 
     def _raw(self, archive_path: str | None) -> bytes | None:
         if not archive_path:

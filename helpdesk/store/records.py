@@ -169,6 +169,18 @@ class Customer(_Document):
     last_contact: str
     ticket_count: int = 0
     tags: list[str] = field(default_factory=list)
+    # What the owner records by mail (``#customer``): the postal address, the
+    # tax id of a business customer (GSTIN, VAT number), the language to
+    # write in (ISO 639-1), the birthday (YYYY-MM-DD) and dated notes.
+    postal_address: str = ""
+    tax_id: str = ""
+    language: str = ""
+    birthday: str | None = None
+    notes: list[dict[str, str]] = field(default_factory=list)
+    # Other addresses the customer writes from, and whether they want no
+    # mail beyond their tickets (greetings, surveys).
+    other_addresses: list[str] = field(default_factory=list)
+    opted_out: bool = False
 
 
 @dataclass

@@ -370,6 +370,13 @@ class Store:
         doc = self._get(_customer_segment(customer_id), "customers", customer_id)
         return Customer.from_doc(doc) if doc else None
 
+    def customers(self) -> Iterator[Customer]:
+        """All customers, in the order they first wrote."""
+        for email, _ in sorted(self._customer_ids.items(), key=lambda item: item[1]):
+            customer = self.customer(email)
+            if customer is not None:
+                yield customer
+
     def folder_state(self, folder: str) -> FolderState | None:
         """Saved UIDVALIDITY and last ingested UID of ``folder``."""
         doc = self._state["folders"].get(folder)

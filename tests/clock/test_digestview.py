@@ -15,7 +15,8 @@ import pytest
 
 from helpdesk.clock.digest import CHART_DAYS, Digest, DigestSection, SectionRow, build_digest
 from helpdesk.clock.digestview import digest_context, digest_outbound
-from helpdesk.outbound.render import SAMPLE_CONTEXTS, Templates
+from helpdesk.outbound.render import Templates
+from helpdesk.outbound.samples import SAMPLE_CONTEXTS
 from helpdesk.owner.authentication import OWNER_PURPOSE
 from helpdesk.owner.tokens import ReplyTokens
 from helpdesk.policy.businesstime import BusinessHours

@@ -22,7 +22,6 @@ import pytest
 from helpdesk.config import load_config, shipped_directory
 from helpdesk.errors import ConfigError
 from helpdesk.outbound.render import (
-    SAMPLE_CONTEXTS,
     SHIPPED,
     Rendered,
     Templates,
@@ -34,6 +33,7 @@ from helpdesk.outbound.render import (
     paragraphs,
     quote,
 )
+from helpdesk.outbound.samples import SAMPLE_CONTEXTS
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 SHIPPED_DIR = REPOSITORY / "templates"
