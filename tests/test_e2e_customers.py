@@ -41,12 +41,17 @@ def test_the_owner_records_the_customer_by_mail(harness: Harness) -> None:
     # The words went to the customer; the command did not.
     [reply] = [m for m in harness.to("zoe@example.org") if m["X-Helpdesk-Kind"] == "reply"]
     assert "It ships today." in text_of(reply) and "#customer" not in text_of(reply)
+    # The next notification about her reminds the owner of what was recorded.
+    harness.mailbox.append(customer_mail("zoe@example.org", "Order 13", "And this one?", name="Zoe"))
+    harness.cycle()
+    latest = [m for m in harness.to(OWNER) if m["X-Helpdesk-Kind"] == "owner-notification"][-1]
+    assert "Writes in: fr" in text_of(latest) and "Note: VIP" in text_of(latest)
     # The command line reads the records while the daemon holds the data directory.
     config = str(harness.config_path)
     shown = json.loads(helpdesk("--config", config, "customer", "show", "zoe@example.org", "--json").stdout)
-    assert shown["name"] == "Zoë Martin" and [t["id"] for t in shown["tickets"]] == [1]
+    assert shown["name"] == "Zoë Martin" and [t["id"] for t in shown["tickets"]] == [1, 2]
     listed = json.loads(helpdesk("--config", config, "customer", "list", "--json").stdout)
-    assert [(item["email"], item["tickets"]) for item in listed] == [("zoe@example.org", 1)]
+    assert [(item["email"], item["tickets"]) for item in listed] == [("zoe@example.org", 2)]
 
 
 def test_a_bad_field_changes_nothing_and_the_owner_is_told_which(harness: Harness) -> None:

@@ -74,6 +74,8 @@ def _check_field(edit: CustomerEdit, key: str, value: str) -> None:
         raise CustomerFieldError(f"{key}: at most {_MAX_TEXT} characters")
     if key == "name":
         edit.values["name"] = " ".join(value.split())
+        # An empty name hands the name back to the customer's own mail.
+        edit.values["name_from_owner"] = bool(edit.values["name"])
     elif key == "address":
         edit.values["postal_address"] = value
     elif key == "taxid":
@@ -121,7 +123,9 @@ def apply_customer_edit(customer: Customer, edit: CustomerEdit, stamp: str) -> l
     """Apply a checked edit to ``customer``; returns what changed, in words, for the ticket history."""
     changes = []
     for attribute, value in edit.values.items():
-        if getattr(customer, attribute) != value:
+        if attribute == "name_from_owner":
+            customer.name_from_owner = value
+        elif getattr(customer, attribute) != value:
             setattr(customer, attribute, value)
             changes.append(f"{attribute} set" if value not in ("", None) else f"{attribute} cleared")
     for tag in edit.add_tags:

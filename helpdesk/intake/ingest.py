@@ -408,7 +408,7 @@ class Ingestor:
         email = message.sender.email
         known = self.store.customer(email)
         customer = known or Customer(id=0, email=email, name="", first_contact=stamp, last_contact=stamp)
-        if message.sender.name:
+        if message.sender.name and not customer.name_from_owner:
             customer.name = message.sender.name
         customer.first_contact = min(customer.first_contact, stamp)
         customer.last_contact = max(customer.last_contact, stamp)

@@ -27,6 +27,9 @@ _CUSTOMER = {
     "ticket_count": 2,
     "first_contact": "2026-03-02T09:15:00+00:00",
     "last_contact": "2026-11-24T10:00:00+00:00",
+    "tags": ["wholesale"],
+    "language": "fr",
+    "notes": ["prefers a call before 10:00"],
 }
 _TICKET = {
     "id": 42,

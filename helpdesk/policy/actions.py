@@ -32,6 +32,9 @@ from helpdesk.store.store import Store
 
 log = logging.getLogger(__name__)
 
+# Notes about the customer shown in the owner's notifications.
+NOTES_SHOWN = 3
+
 AUTOMATIC_LIMIT = 5
 AUTOMATIC_WINDOW = timedelta(hours=1)
 
@@ -95,6 +98,12 @@ class Actions:
                 "ticket_count": customer.ticket_count if customer else 1,
                 "first_contact": customer.first_contact if customer else ticket.created_at,
                 "last_contact": customer.last_contact if customer else ticket.created_at,
+                "tags": list(customer.tags) if customer else [],
+                "language": customer.language if customer else "",
+                # The owner's latest notes, newest first: what to remember when answering.
+                "notes": [note["text"] for note in reversed(customer.notes[-NOTES_SHOWN:])]
+                if customer
+                else [],
             }
         context.update(extra)
         return context

@@ -181,6 +181,9 @@ class Customer(_Document):
     # mail beyond their tickets (greetings, surveys).
     other_addresses: list[str] = field(default_factory=list)
     opted_out: bool = False
+    # A name the owner gave (``#customer name=``) is kept: the display name
+    # of the customer's next mail does not replace it.
+    name_from_owner: bool = False
 
 
 @dataclass

@@ -75,6 +75,9 @@ def customer(**changes: Any) -> dict[str, Any]:
         "ticket_count": 3,
         "first_contact": "2026-03-02T09:15:00+00:00",
         "last_contact": "2026-11-24T10:00:00+00:00",
+        "tags": [],
+        "language": "",
+        "notes": [],
     }
     return {**values, **changes}
 
@@ -290,6 +293,16 @@ def test_owner_notification(templates: Templates) -> None:
     assert "teapot.jpg" in html
     assert "#priority low|normal|high|urgent" in html
     assert "support+o42.abcdef@acme.example" in html
+
+
+def test_owner_notification_shows_what_the_owner_recorded_about_the_customer(templates: Templates) -> None:
+    context = notification_context()
+    context["customer"] = customer(tags=["wholesale"], language="de", notes=["call first", "<b>VIP</b>"])
+    rendered = templates.render("owner-notification", context)
+    assert "  Tags: wholesale\n  Writes in: de\n  Note: call first\n  Note: <b>VIP</b>\n" in rendered.text
+    assert "Note: &lt;b&gt;VIP&lt;/b&gt;" in rendered.html
+    plain = templates.render("owner-notification", notification_context()).text
+    assert "Tags:" not in plain and "Note:" not in plain and "Writes in" not in plain
 
 
 def test_owner_notification_flags_urgent_tickets_and_first_contacts(templates: Templates) -> None:
