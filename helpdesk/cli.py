@@ -19,7 +19,7 @@ from helpdesk.config import Config, config_path, load_config
 from helpdesk.errors import DataDirectoryBusy, HelpdeskError, MessageRejected, UsageError
 from helpdesk.logformat import LOG_FORMATS, configure_logging
 from helpdesk.outbound.compose import Outbound
-from helpdesk.store.records import STATUSES, Customer, Ticket
+from helpdesk.store.records import STATUSES, Customer, Invoice, Ticket
 from helpdesk.store.store import DataDirectoryLock, Store
 
 log = logging.getLogger("helpdesk")
@@ -256,6 +256,8 @@ def cmd_customer(config: Config, args: argparse.Namespace) -> int:
     """``customer list``: everyone who wrote; ``customer show EMAIL``: one customer's record."""
     from helpdesk.business.customers import customer_document
 
+    if args.action in ("export", "forget"):
+        return _customer_privacy(config, args)
     store = _read_store(config)
     if args.action == "list":
         customers = list(store.customers())
@@ -292,6 +294,42 @@ def cmd_customer(config: Config, args: argparse.Namespace) -> int:
     return 0
 
 
+def _customer_privacy(config: Config, args: argparse.Namespace) -> int:
+    """``customer export EMAIL [--output DIR]`` and ``customer forget EMAIL`` (helpdesk.business.privacy).
+
+    Export reads a snapshot of the store, so it works while the daemon runs.
+    Forget changes the data directory: while the daemon runs it is queued as
+    a request file that the daemon applies on its next cycle.
+    """
+    from helpdesk.business.privacy import Person, export_customer
+
+    if args.email is None:
+        raise UsageError(f"customer {args.action} needs an EMAIL (see: helpdesk customer list)")
+    email = args.email.strip().lower()
+    store = _read_store(config)
+    if args.action == "export":
+        target = export_customer(store, config.storage_path, email, Path(args.output or "."))
+        print(f"exported {email} to {target}")
+        return 0
+    person = Person.find(store, email)
+    if person.customer is None and not any(store.tickets_of(address) for address in person.addresses):
+        raise UsageError(f"no customer {args.email}")
+    from helpdesk.daemon import Helpdesk, Request, queue_request
+
+    try:
+        helpdesk = Helpdesk(config)
+    except DataDirectoryBusy:
+        queue_request(config.storage_path, Request("customer.forget", email))
+        print(f"forgetting {email} is queued: the running daemon applies it on its next cycle")
+        return 0
+    try:
+        erasure = helpdesk.forget(email)
+    finally:
+        helpdesk.close()
+    print(erasure.summary())
+    return 0
+
+
 def _customer_line(customer: Customer) -> dict[str, Any]:
     """One customer in ``customer list --json``."""
     return {
@@ -303,6 +341,98 @@ def _customer_line(customer: Customer) -> dict[str, Any]:
         "first_contact": customer.first_contact,
         "last_contact": customer.last_contact,
     }
+
+
+INVOICE_STATUSES = ("open", "paid", "void", "credited")
+
+
+def invoice_line(invoice: Invoice) -> dict[str, Any]:
+    """The JSON shape of an invoice in ``invoice list --json`` (amounts as strings)."""
+    return {
+        "number": invoice.number,
+        "kind": invoice.kind,
+        "date": invoice.issued_on,
+        "due": invoice.due_on,
+        "customer": invoice.customer,
+        "ticket": invoice.ticket_id,
+        "currency": invoice.currency,
+        "net": invoice.net,
+        "tax": invoice.tax,
+        "total": invoice.total,
+        "paid": invoice.paid,
+        "status": invoice.status,
+    }
+
+
+def cmd_invoice(config: Config, args: argparse.Namespace) -> int:
+    """``invoice list``, ``invoice show NUMBER``, ``invoice create TICKET --item …``."""
+    if args.action == "create":
+        return _create_invoice(config, args)
+    store = _read_store(config)
+    if args.action == "list":
+        invoices = [item for item in store.invoices() if args.status in (None, item.status)]
+        if args.json:
+            _print_json([invoice_line(invoice) for invoice in invoices])
+            return 0
+        for invoice in invoices:
+            print(
+                f"{invoice.number:<18} {invoice.issued_on}  {invoice.customer:<32} "
+                f"{invoice.total:>12} {invoice.currency}  {invoice.status}"
+            )
+        if not invoices:
+            print("no invoices" + (f" with status {args.status}" if args.status else ""))
+        return 0
+    if args.target is None:
+        raise UsageError("invoice show needs a NUMBER (see: helpdesk invoice list)")
+    invoice = store.invoice(args.target)
+    if invoice is None:
+        raise UsageError(f"no invoice {args.target}")
+    if args.pdf:
+        Path(args.pdf).write_bytes((config.storage_path / invoice.pdf_path).read_bytes())
+    if args.json:
+        _print_json({**invoice_line(invoice), **invoice.to_doc()})
+        return 0
+    who = invoice.bill_to.get("name") or invoice.customer
+    print(f"{invoice.number}  {invoice.kind}  issued {invoice.issued_on}, due {invoice.due_on}")
+    print(f"status {invoice.status}; to {who} <{invoice.customer}>, ticket #{invoice.ticket_id}")
+    for line in invoice.lines:
+        amount = f"{line['quantity']} x {line['unit_price']}"
+        print(f"  {line['description']:<40} {amount:>20}  {line['total']:>12}")
+    print(f"  net {invoice.net}, tax {invoice.tax}, total {invoice.total} {invoice.currency}")
+    print(f"  paid {invoice.paid}")
+    return 0
+
+
+def _create_invoice(config: Config, args: argparse.Namespace) -> int:
+    """Check the items here (a mistake costs no number), then let the daemon issue the invoice."""
+    from decimal import Decimal
+
+    from helpdesk.business.invoicemath import InvoiceError
+    from helpdesk.business.invoices import parse_order
+    from helpdesk.daemon import Helpdesk, Request, queue_request
+
+    if args.target is None or not args.target.isdigit():
+        raise UsageError("invoice create needs a TICKET number")
+    options = " ".join(args.options or [])
+    try:
+        parse_order(options, list(args.item or []), Decimal(str(config.business.tax_rate)))
+    except InvoiceError as exc:
+        raise UsageError(f"invoice not created: {exc}") from None
+    order = {"ticket": int(args.target), "options": options, "items": args.item}
+    request = Request("invoice.create", json.dumps(order))
+    try:
+        helpdesk = Helpdesk(config)
+    except DataDirectoryBusy:
+        queue_request(config.storage_path, request)
+        print("invoice queued: the running daemon issues and sends it on its next cycle")
+        return 0
+    try:
+        invoice = helpdesk.create_invoice(request.argument)
+        helpdesk.send_outbox()
+    finally:
+        helpdesk.close()
+    print(f"invoice {invoice.number} issued: {invoice.total} {invoice.currency}")
+    return 0
 
 
 def cmd_digest(config: Config, args: argparse.Namespace) -> int:
@@ -433,10 +563,21 @@ def build_parser() -> argparse.ArgumentParser:
     rules.add_argument("action", choices=("list", "explain"))
     rules.add_argument("message", nargs="?", metavar="MESSAGE.eml")
     rules.add_argument("--ticket", type=int, help="explain as a message on this existing ticket")
-    customer = commands.add_parser("customer", help="customer records: list them, or show one")
-    customer.add_argument("action", choices=("list", "show"))
+    customer = commands.add_parser(
+        "customer", help="customer records: list them, show one, export or forget one's data"
+    )
+    customer.add_argument("action", choices=("list", "show", "export", "forget"))
     customer.add_argument("email", nargs="?", metavar="EMAIL")
     customer.add_argument("--json", action="store_true")
+    customer.add_argument("--output", metavar="DIR", help="with export: where to write (default: here)")
+    invoice = commands.add_parser("invoice", help="invoices: list, show, or create one for a ticket")
+    invoice.add_argument("action", choices=("list", "show", "create"))
+    invoice.add_argument("target", nargs="?", metavar="NUMBER|TICKET")
+    invoice.add_argument("options", nargs="*", metavar="OPTION", help="with create: due=14d ref=… note=…")
+    invoice.add_argument("--item", action="append", help='with create: "DESCRIPTION|QTY|UNIT_PRICE[|TAX%%]"')
+    invoice.add_argument("--status", choices=INVOICE_STATUSES)
+    invoice.add_argument("--json", action="store_true")
+    invoice.add_argument("--pdf", metavar="FILE", help="with show: write the invoice's PDF to FILE")
     digest = commands.add_parser("digest", help="the weekly digest: preview it, or send it to the owner now")
     what = digest.add_mutually_exclusive_group(required=True)
     what.add_argument("--preview", action="store_true", help="print the text part (nothing is sent)")
@@ -457,6 +598,7 @@ CONFIGURED_COMMANDS: dict[str, Callable[[Config, argparse.Namespace], int]] = {
     "rules": cmd_rules,
     "digest": cmd_digest,
     "customer": cmd_customer,
+    "invoice": cmd_invoice,
 }
 
 

@@ -48,6 +48,11 @@ class BusinessConfig:
     # days too, from the holidays package (helpdesk.policy.holidays).
     holiday_country: str | None = None
     holiday_subdivision: str | None = None
+    # For invoices: the GST state of the business (code or name; decides
+    # CGST+SGST or IGST), the locale amounts are written in, the terms line.
+    state: str = ""
+    locale: str = "en"
+    terms: str = ""
 
     @property
     def domain(self) -> str:
@@ -103,6 +108,17 @@ class SmtpConfig(ServerConfig):
 
 
 @dataclass(frozen=True)
+class InvoicesConfig:
+    """How invoices are numbered and paid."""
+
+    number_format: str = "INV-{fy}-{seq:04}"
+    credit_note_format: str = "CN-{fy}-{seq:04}"
+    year_start: str = "01-01"
+    payment_details: str = ""
+    due_days: int = 14
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole configuration of one helpdesk instance."""
 
@@ -115,6 +131,7 @@ class Config:
     rules_path: Path
     templates_path: Path
     digest_schedule: str = "monday 08:00"
+    invoices: InvoicesConfig = field(default_factory=InvoicesConfig)
 
 
 def default_workers() -> int:
@@ -306,6 +323,63 @@ def _business(file: str, data: Mapping[str, Any]) -> BusinessConfig:
         holidays=_holidays(section),
         holiday_country=country,
         holiday_subdivision=subdivision,
+        state=_state(section),
+        locale=_locale(section),
+        terms=section.text("terms", ""),
+    )
+
+
+def _state(section: _Section) -> str:
+    """``[business] state``: a GST state code or name, kept as its two-digit code."""
+    value = section.text("state", "").strip()
+    if not value:
+        return ""
+    from helpdesk.business.invoicemath import InvoiceError, gst_state
+
+    try:
+        return gst_state(value).code
+    except InvoiceError as exc:
+        raise section.error("state", exc.problem) from None
+
+
+def _locale(section: _Section) -> str:
+    """``[business] locale``: how amounts and dates are written (``en_IN``, ``de_DE``)."""
+    value = section.text("locale", "en").strip() or "en"
+    from babel import Locale, UnknownLocaleError
+
+    try:
+        Locale.parse(value)
+    except (UnknownLocaleError, ValueError):
+        raise section.error("locale", f"unknown locale {value!r} (e.g. en_IN, de_DE, en_GB)") from None
+    return value
+
+
+def _invoices(file: str, data: Mapping[str, Any]) -> InvoicesConfig:
+    """``[invoices]``: numbering, the financial year, payment details and terms of payment."""
+    from helpdesk.business.numbering import NumberingError, parse_year_start, validate_template
+
+    section = _table(file, data, "invoices", required=False)
+    year_start = section.text("year_start", "01-01")
+    try:
+        parse_year_start(year_start)
+    except NumberingError as exc:
+        raise section.error("year_start", str(exc)) from None
+    # {fy} is "2026" for a calendar year and "2026-27" for one starting in April.
+    invoice_format = section.text("number_format", "INV-{fy}-{seq:04}")
+    credit_format = section.text("credit_note_format", "CN-{fy}-{seq:04}")
+    for key, template in (("number_format", invoice_format), ("credit_note_format", credit_format)):
+        try:
+            validate_template(template, year_start)
+        except NumberingError as exc:
+            raise section.error(key, str(exc)) from None
+    if invoice_format == credit_format:
+        raise section.error("credit_note_format", "must differ from number_format (each has its own series)")
+    return InvoicesConfig(
+        number_format=invoice_format,
+        credit_note_format=credit_format,
+        year_start=year_start,
+        payment_details=section.text("payment_details", ""),
+        due_days=section.integer("due_days", 14, low=0, high=365),
     )
 
 
@@ -398,6 +472,7 @@ def load_config(path: Path | str) -> Config:
         rules_path=rules.path("path", base, shipped_directory("rules")),
         templates_path=templates.path("path", base, shipped_directory("templates")),
         digest_schedule=digest_schedule,
+        invoices=_invoices(file, data),
     )
 
 

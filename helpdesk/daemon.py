@@ -19,15 +19,18 @@ import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from helpdesk.business.invoices import parse_order
+from helpdesk.business.privacy import Erasure, forget_customer
 from helpdesk.clock.digest import Digest, build_digest
 from helpdesk.clock.digestview import digest_outbound
 from helpdesk.clock.scheduler import Scheduler
 from helpdesk.config import Config
-from helpdesk.errors import ConfigError, ConnectionFailed, DataDirectoryBusy
+from helpdesk.errors import ConfigError, ConnectionFailed, DataDirectoryBusy, UsageError
 from helpdesk.intake.archive import MailArchive
 from helpdesk.intake.fetch import NETWORK_ERRORS, Mailbox
 from helpdesk.intake.history import finish_import
@@ -46,7 +49,7 @@ from helpdesk.policy.dispatch import Dispatcher
 from helpdesk.policy.durations import BusinessTimeError
 from helpdesk.policy.rules import RuleSet, load_rules
 from helpdesk.store.durable import atomic_write
-from helpdesk.store.records import FolderState, iso, utc_now
+from helpdesk.store.records import FolderState, Invoice, iso, utc_now
 from helpdesk.store.store import DataDirectoryLock, Store
 
 log = logging.getLogger(__name__)
@@ -180,6 +183,10 @@ class Helpdesk:
         self.quarantine.remove(entry_id)
         return self.ingestor.ingest_local(raw, history=self._was_history(entry.source if entry else None))
 
+    def forget(self, email: str) -> Erasure:
+        """Erase a customer's personal data from the data directory (``helpdesk customer forget``)."""
+        return forget_customer(self.store, self.outbox, self.quarantine, self.ingestor.archive, email)
+
     def _was_history(self, source: str | None) -> bool:
         """Whether the message at ``source`` (folder/UIDVALIDITY/UID) was history when it came in.
 
@@ -195,6 +202,21 @@ class Helpdesk:
             return False
         return int(uidvalidity) != state.uidvalidity or int(rest) <= state.history_until
 
+    def create_invoice(self, argument: str, key: str | None = None) -> Invoice:
+        """Issue and mail the invoice of an ``invoice create`` request (JSON: ticket, options, items)."""
+        data = json.loads(argument)
+        ticket = self.store.ticket(int(data["ticket"]))
+        if ticket is None:
+            raise UsageError(f"invoice create: no ticket #{data['ticket']}")
+        rate = Decimal(str(self.config.business.tax_rate))
+        items = [str(item) for item in data.get("items") or []]
+        order = parse_order(str(data.get("options", "")), items, rate)
+        invoice = self.actions.invoice(ticket, order, key or f"invoice:command-line:{time.time_ns()}")
+        ticket.record(iso(self.clock()), "invoice", f"{invoice.number} issued from the command line")
+        self.store.save_ticket(ticket)
+        self.store.commit()
+        return invoice
+
     def apply_requests(self) -> None:
         """Apply the request files the command line queued, oldest first."""
         directory = self.config.storage_path / REQUESTS
@@ -208,9 +230,14 @@ class Helpdesk:
                 request = Request(str(data["action"]), str(data["argument"]))
                 if request.action == "quarantine.replay":
                     self.replay(request.argument)
+                elif request.action == "invoice.create":
+                    # Keyed by the request file: applying it again after a crash mails it once.
+                    self.create_invoice(request.argument, key=f"invoice:request:{path.stem}")
                 elif request.action == "digest.send":
                     # Keyed by the request file: applying it again after a crash sends nothing twice.
                     self.send_digest(key=f"digest:manual:{path.stem}")
+                elif request.action == "customer.forget":
+                    self.forget(request.argument)
                 else:
                     log.warning("ignoring unknown request %s in %s", request.action, path.name)
             except Exception as exc:  # One bad request must not stop the daemon.

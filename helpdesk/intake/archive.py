@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from helpdesk.store.durable import atomic_write, sync_filesystem
+from helpdesk.store.durable import atomic_write, fsync_directory, sync_filesystem
 
 
 @dataclass(frozen=True)
@@ -95,3 +96,23 @@ class MailArchive:
     def relative(self, path: Path) -> str:
         """The archive path as stored in the database (relative to the data dir)."""
         return str(path.relative_to(self.root.parent))
+
+    # -- erasure (``helpdesk customer forget``) ---------------------------------
+
+    def files(self) -> Iterator[Path]:
+        """Every archived message file, in path order."""
+        if self.root.is_dir():
+            yield from sorted(self.root.rglob("*.eml"))
+
+    def erase(self, path: Path) -> bool:
+        """Delete one archived message durably; False if it was not there."""
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            return False
+        fsync_directory(path.parent)
+        return True
+
+    def rewrite(self, path: Path, raw: bytes) -> None:
+        """Replace an archived message with redacted bytes, atomically (no copy of the old is left)."""
+        atomic_write(path, raw, durable=True, mode=0o600)

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from helpdesk.errors import UsageError
-from helpdesk.store.durable import atomic_write
+from helpdesk.store.durable import atomic_write, fsync_directory
 from helpdesk.store.records import iso, utc_now
 
 
@@ -79,3 +80,26 @@ class Quarantine:
         self._check(entry_id)
         (self.root / f"{entry_id}.json").unlink(missing_ok=True)
         (self.root / f"{entry_id}.eml").unlink(missing_ok=True)
+
+    def erase_where(self, matches: Callable[[bytes], bool]) -> int:
+        """Delete every entry whose raw bytes or record ``matches`` (erasure); returns how many."""
+        if not self.root.is_dir():
+            return 0
+        erased = 0
+        for raw_path in sorted(self.root.glob("*.eml")):
+            record_path = raw_path.with_suffix(".json")
+            try:
+                record = record_path.read_bytes()
+            except FileNotFoundError:
+                record = b""
+            if matches(raw_path.read_bytes()) or matches(record):
+                record_path.unlink(missing_ok=True)
+                raw_path.unlink(missing_ok=True)
+                erased += 1
+        for record_path in sorted(self.root.glob("*.json")):
+            # A record whose bytes are gone (a crash between the two unlinks).
+            if not record_path.with_suffix(".eml").exists() and matches(record_path.read_bytes()):
+                record_path.unlink(missing_ok=True)
+        if erased:
+            fsync_directory(self.root)
+        return erased

@@ -30,6 +30,7 @@ import json
 import logging
 import os
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -286,6 +287,52 @@ class Outbox:
     def raw(self, item: OutboxItem) -> bytes:
         """The message bytes of a queued item."""
         return (self.queue / f"{item.id}.eml").read_bytes()
+
+    # -- erasure (``helpdesk customer forget``) ---------------------------------
+
+    def held_items(self) -> list[tuple[OutboxItem, bytes, bool]]:
+        """Every queued and failed item with its bytes and whether it failed (for erasure)."""
+        held = []
+        for directory, failed in ((self.queue, False), (self.failed_dir, True)):
+            for item in self._records(directory):
+                path = directory / f"{item.id}.eml"
+                held.append((item, path.read_bytes() if path.exists() else b"", failed))
+        return held
+
+    def erase_item(self, item: OutboxItem, failed: bool) -> None:
+        """Delete a queued or failed item, bytes and record."""
+        directory = self.failed_dir if failed else self.queue
+        (directory / f"{item.id}.json").unlink(missing_ok=True)
+        (directory / f"{item.id}.eml").unlink(missing_ok=True)
+
+    def rewrite_item(self, item: OutboxItem, raw: bytes, failed: bool) -> None:
+        """Replace a queued or failed item with a redacted one (same id), atomically."""
+        directory = self.failed_dir if failed else self.queue
+        atomic_write(directory / f"{item.id}.eml", raw, mode=0o600)
+        self._write_record(directory, item)
+
+    def rewrite_sent_log(self, change: Callable[[bytes], bytes | None]) -> int:
+        """Rewrite ``sent.log`` atomically, each line through ``change`` (None drops it).
+
+        Returns how many lines changed. Delivered ids are kept unless a line is
+        dropped, so that a replayed enqueue still finds what it sent.
+        """
+        try:
+            lines = self.sent_log.read_bytes().splitlines(keepends=True)
+        except FileNotFoundError:
+            return 0
+        changed, kept = 0, []
+        for line in lines:
+            new = change(line)
+            if new != line:
+                changed += 1
+            if new is not None:
+                kept.append(new if new.endswith(b"\n") else new + b"\n")
+        if changed:
+            self._close_log()
+            atomic_write(self.sent_log, b"".join(kept), mode=0o600)
+            self._sent_ids = {item.id: item.message_id for item in self.sent()}
+        return changed
 
     def next_due(self) -> datetime | None:
         """When the earliest queued item is due, or None if the queue is empty."""

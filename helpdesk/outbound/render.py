@@ -65,6 +65,7 @@ SHIPPED: tuple[str, ...] = (
     "digest",
     "import-summary",
     "reload-failed",
+    "invoice",
 )
 
 # The file suffixes that make up one template NAME, in rendering order.

@@ -191,6 +191,21 @@ SAMPLE_CONTEXTS: Mapping[str, Mapping[str, Any]] = {
             ],
         },
     },
+    "invoice": {
+        **_COMMON,
+        "invoice": {
+            "number": "INV-2026-0007",
+            "kind": "invoice",
+            "issued_on": "2026-11-24",
+            "due_on": "2026-12-08",
+            "net": "€45.00",
+            "tax": "€8.55",
+            "total": "€53.55",
+            "reference": "PO-77",
+            "note": "Thank you for your order.",
+            "reverse_charge": "",
+        },
+    },
     "reload-failed": {
         "business": _BUSINESS,
         "owner": _OWNER,

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from helpdesk.business.customers import CUSTOMER_HELP, CustomerFieldError, parse_customer_fields
+from helpdesk.business.invoicemath import InvoiceError
+from helpdesk.business.invoices import INVOICE_HELP, parse_order
 from helpdesk.store.records import PRIORITIES, TAG_NAME
 
 COMMAND_LINE = re.compile(r"^#([a-z]+)\b[ \t]*(.*)$", re.IGNORECASE)
@@ -24,6 +27,7 @@ COMMAND_HELP = (
     "#note TEXT (internal: nothing goes to the customer)",
     "#nosend (apply the commands only)",
     CUSTOMER_HELP,
+    INVOICE_HELP,
 )
 
 
@@ -34,6 +38,8 @@ class Command:
     name: str
     argument: str
     line: str
+    # The item lines below an ``#invoice`` line (each holds a ``|``).
+    items: tuple[str, ...] = ()
 
 
 @dataclass
@@ -56,13 +62,24 @@ def plan_reply(text: str) -> ReplyPlan:
     """Split the owner's new text into commands and the body for the customer."""
     body_lines: list[str] = []
     plan = ReplyPlan(body="")
-    for line in text.splitlines():
+    lines = text.splitlines()
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        index += 1
         match = COMMAND_LINE.match(line.strip())
         if match is None:
             body_lines.append(line)
             continue
         name, argument = match.group(1).lower(), match.group(2).strip()
-        problem = _check(name, argument)
+        items: tuple[str, ...] = ()
+        if name == "invoice":
+            # The item lines follow the command, one per line, each with a "|".
+            start = index
+            while index < len(lines) and "|" in lines[index]:
+                index += 1
+            items = tuple(item.strip() for item in lines[start:index])
+        problem = _check(name, argument, items)
         if problem:
             plan.errors.append(f"{line.strip()}: {problem}")
             continue
@@ -72,12 +89,12 @@ def plan_reply(text: str) -> ReplyPlan:
             plan.nosend = True
         # Priorities and tags are lower case: "#tag VIP" and "#tag vip" are one tag.
         normalised = argument.lower() if name in ("priority", "tag", "untag") else argument
-        plan.commands.append(Command(name, normalised, line.strip()))
+        plan.commands.append(Command(name, normalised, line.strip(), items))
     plan.body = "\n".join(body_lines).strip()
     return plan
 
 
-def _check(name: str, argument: str) -> str | None:
+def _check(name: str, argument: str, items: tuple[str, ...] = ()) -> str | None:
     """Why a command line is malformed, or None if it is fine."""
     if name in ("close", "reopen", "pending", "nosend"):
         return "takes no argument" if argument else None
@@ -92,5 +109,12 @@ def _check(name: str, argument: str) -> str | None:
             parse_customer_fields(argument)
         except CustomerFieldError as exc:
             return str(exc)
+        return None
+    if name == "invoice":
+        try:
+            # The rate only fills in lines without one: any rate checks the lines.
+            parse_order(argument, list(items), Decimal(0))
+        except InvoiceError as exc:
+            return f"{exc} (nothing was invoiced, no number was used)"
         return None
     return "unknown command"

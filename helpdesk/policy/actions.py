@@ -18,7 +18,10 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from helpdesk.business.invoicepdf import render_invoice_pdf
+from helpdesk.business.invoices import InvoiceOrder, invoice_summary, issue_invoice, prepare_invoice
 from helpdesk.config import Config
 from helpdesk.intake.history import ImportSummary
 from helpdesk.outbound.compose import Outbound, OutboundAttachment
@@ -27,7 +30,7 @@ from helpdesk.outbound.render import Rendered, Templates, first_name
 from helpdesk.owner.authentication import OWNER_PURPOSE
 from helpdesk.owner.commands import COMMAND_HELP, ReplyPlan
 from helpdesk.owner.tokens import ReplyTokens
-from helpdesk.store.records import StoredMessage, Ticket, iso
+from helpdesk.store.records import Invoice, StoredMessage, Ticket, iso
 from helpdesk.store.store import Store
 
 log = logging.getLogger(__name__)
@@ -279,6 +282,51 @@ class Actions:
             ticket_id=ticket.id,
         )
         return new
+
+    def invoice(self, ticket: Ticket, order: InvoiceOrder, key: str) -> Invoice:
+        """Issue an invoice for ``order`` to the ticket's customer and mail it with its PDF.
+
+        Everything that can fail (amounts, number, PDF, the mail's templates)
+        happens before the invoice is recorded; recording it and queueing the
+        mail come last, so a failure leaves no trace and uses no number. The
+        mail is keyed by ``key``: a replay after a crash queues it once.
+        """
+        issued = next((item for item in self.store.invoices_of(ticket.customer) if item.origin == key), None)
+        if issued is not None:
+            return issued
+        business = self.config.business
+        now = self.clock()
+        today = now.astimezone(ZoneInfo(business.timezone)).date()
+        stamp = iso(now)
+        invoice, _ = prepare_invoice(self.config, self.store, order, ticket.customer, ticket.id, today, stamp)
+        pdf = render_invoice_pdf(
+            invoice,
+            business,
+            locale=business.locale,
+            payment_details=self.config.invoices.payment_details,
+            terms=business.terms,
+        )
+        context = self.context(ticket, invoice=invoice_summary(invoice, business.locale))
+        rendered = self.templates.render("invoice", context)
+        to, cc = self._customer_recipients(ticket)
+        attachment = OutboundAttachment(f"{invoice.number.replace('/', '-')}.pdf", "application/pdf", pdf)
+        invoice.origin = key
+        issue_invoice(self.store, self.config.storage_path, invoice, pdf)
+        outbound = Outbound(
+            kind="invoice",
+            subject=rendered.subject,
+            text=rendered.text,
+            html=rendered.html,
+            to=to,
+            cc=cc,
+            reply_to=self.tokens.address(ticket.id),
+            attachments=(attachment,),
+            ticket_id=ticket.id,
+        )
+        message_id, _ = self.outbox.enqueue(key, outbound, now)
+        recipients = [address for _, address in to]
+        self._record_out(ticket, message_id, recipients, rendered.subject, rendered.text, None)
+        return invoice
 
     def command_result(
         self, ticket: Ticket, key: str, plan: ReplyPlan, results: list[dict[str, Any]], original_text: str

@@ -16,12 +16,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from helpdesk.business.customers import apply_customer_edit, parse_customer_fields
+from helpdesk.business.invoices import parse_order
 from helpdesk.outbound.outbox import OutboxItem
-from helpdesk.owner.commands import plan_reply
+from helpdesk.owner.commands import Command, ReplyPlan, plan_reply
 from helpdesk.policy.actions import AUTOMATIC_WINDOW, Actions
 from helpdesk.policy.businesstime import BusinessHours
 from helpdesk.policy.conditions import Facts
@@ -297,6 +299,8 @@ class Dispatcher:
                 add_tag(ticket.tags, command.argument)
             elif command.name == "untag":
                 remove_tag(ticket.tags, command.argument)
+            if command.name == "invoice":
+                self._invoice(ticket, message, command, plan, stamp)
             if command.name == "customer":
                 # The history names what changed, not the personal data itself.
                 changes = self._edit_customer(ticket, command.argument, stamp)
@@ -316,6 +320,24 @@ class Dispatcher:
             )
         ticket.updated_at = stamp
         self.store.save_ticket(ticket)
+
+    def _invoice(
+        self, ticket: Ticket, message: StoredMessage, command: Command, plan: ReplyPlan, stamp: str
+    ) -> None:
+        """Issue the invoice an ``#invoice`` command asks for (checked when the reply was read).
+
+        Should it still fail (a PDF or template problem), nothing is issued and
+        no number is used, and the owner is told why rather than left waiting.
+        """
+        rate = Decimal(str(self.actions.config.business.tax_rate))
+        try:
+            order = parse_order(command.argument, list(command.items), rate)
+            invoice = self.actions.invoice(ticket, order, f"invoice:{ticket.id}:{message.id}")
+        except Exception as exc:  # Told to the owner; the reply's other commands still apply.
+            log.exception("invoice for ticket %s failed", ticket.id)
+            plan.errors.append(f"{command.line}: not issued: {exc}")
+            return
+        ticket.record(stamp, "invoice", f"{invoice.number} issued: {invoice.total} {invoice.currency}")
 
     def _edit_customer(self, ticket: Ticket, argument: str, stamp: str) -> list[str]:
         """Apply a ``#customer`` line (checked when the reply was read) to the ticket's customer."""

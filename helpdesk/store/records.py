@@ -222,3 +222,49 @@ class Event(_Document):
     ticket_id: int | None = None
     message_id: int | None = None
     data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Invoice(_Document):
+    """An issued invoice or credit note: immutable once issued, but for its payments and status.
+
+    Amounts are decimal strings in the currency's minor unit (``"1234.50"``),
+    never floats. ``bill_to`` is the customer as they were on the day of issue
+    (name, email, address, tax id, state): an invoice does not change when the
+    customer record does. The PDF bytes sit in the data directory at
+    ``pdf_path`` with their ``pdf_sha256``; they are written once.
+    """
+
+    id: int
+    number: str
+    kind: str
+    series: str
+    sequence: int
+    issued_on: str
+    customer: str
+    currency: str
+    bill_to: dict[str, str] = field(default_factory=dict)
+    ticket_id: int | None = None
+    due_on: str | None = None
+    # One dict per item: description, quantity, unit, unit_price, tax_rate,
+    # hsn_sac, taxable, tax, total; and the tax breakdown rows.
+    lines: list[dict[str, str]] = field(default_factory=list)
+    tax_rows: list[dict[str, str]] = field(default_factory=list)
+    net: str = "0"
+    tax: str = "0"
+    total: str = "0"
+    reverse_charge: bool = False
+    place_of_supply: str = ""
+    reference: str = ""
+    note: str = ""
+    pdf_path: str = ""
+    pdf_sha256: str = ""
+    status: str = "open"
+    paid: str = "0"
+    payments: list[dict[str, str]] = field(default_factory=list)
+    # For a credit note: the number of the invoice it credits.
+    credit_of: str | None = None
+    created_at: str = ""
+    # What asked for it (the owner's reply, a command-line request): asked
+    # again after a crash, the same request finds its invoice instead of a second one.
+    origin: str = ""

@@ -9,8 +9,10 @@ segments, each a small TinyDB database file:
     tickets and their messages, 1,000 ticket ids per segment;
 ``db/customers-NNNNN.json``
     customers, 1,000 customer ids per segment;
+``db/invoices.json``
+    invoices and credit notes (few: one segment);
 ``db/state.json``
-    counters, per-folder poll state, skip log, the scheduler's last runs.
+    counters (invoice series too), per-folder poll state, skip log, the scheduler's last runs.
 
 Changes are buffered in memory and written once per :meth:`Store.commit`, as
 one line appended to ``db/journal.log`` and flushed (``helpdesk.store.journal``):
@@ -52,13 +54,14 @@ from tinydb.table import Document
 from helpdesk.errors import StoreError
 from helpdesk.store.durable import atomic_write, remove_stale_temporaries
 from helpdesk.store.journal import Journal, read_entries
-from helpdesk.store.records import Customer, Event, FolderState, StoredMessage, Ticket, copy_document
+from helpdesk.store.records import Customer, Event, FolderState, Invoice, StoredMessage, Ticket, copy_document
 
 SEGMENT_SIZE = 1000
 JOURNAL = "journal.log"
 # A checkpoint is made once the journal holds this many bytes of commits.
 CHECKPOINT_BYTES = 8 * 1024 * 1024
 STATE = "state.json"
+INVOICES = "invoices.json"
 SKIP_LOG_LENGTH = 1000
 SNAPSHOT_ATTEMPTS = 20
 
@@ -167,6 +170,8 @@ class Store:
         self._subject_index: dict[tuple[str, str], list[int]] = defaultdict(list)
         self._events: dict[int, dict[str, Any]] = {}
         self._state: dict[str, Any] = {}
+        self._invoice_ids: dict[str, int] = {}
+        self._customer_invoices: dict[str, list[int]] = defaultdict(list)
 
     def _segment(self, name: str) -> TinyDB:
         segment = self._segments.get(name)
@@ -251,6 +256,8 @@ class Store:
         self._state.setdefault("next_event", 1)
         self._state.setdefault("automatic_sent", {})
         self._state.setdefault("jobs", {})
+        self._state.setdefault("next_invoice", 1)
+        self._state.setdefault("series", {})
         for name, segment in self._segments.items():
             try:
                 if name.startswith("tickets-"):
@@ -264,6 +271,9 @@ class Store:
                 elif name.startswith("customers-"):
                     for doc in segment.table("customers"):
                         self._customer_ids[doc["email"]] = doc.doc_id
+                elif name == INVOICES:
+                    for doc in segment.table("invoices"):
+                        self._index_invoice(doc["number"], doc["customer"], doc.doc_id)
             except (KeyError, TypeError) as exc:
                 raise StoreError(f"{self.db_dir / name}: corrupt store segment: {exc}") from None
 
@@ -369,6 +379,52 @@ class Store:
             return None
         doc = self._get(_customer_segment(customer_id), "customers", customer_id)
         return Customer.from_doc(doc) if doc else None
+
+    def _index_invoice(self, number: str, customer: str, invoice_id: int) -> None:
+        self._invoice_ids[number] = invoice_id
+        if invoice_id not in self._customer_invoices[customer]:
+            insort(self._customer_invoices[customer], invoice_id)
+
+    def invoice(self, number: str) -> Invoice | None:
+        """The invoice or credit note numbered ``number``, or None."""
+        invoice_id = self._invoice_ids.get(number)
+        doc = self._get(INVOICES, "invoices", invoice_id) if invoice_id is not None else None
+        return Invoice.from_doc(doc) if doc else None
+
+    def invoices(self) -> Iterator[Invoice]:
+        """Every invoice and credit note, in the order they were issued."""
+        for number, _ in sorted(self._invoice_ids.items(), key=lambda item: item[1]):
+            invoice = self.invoice(number)
+            if invoice is not None:
+                yield invoice
+
+    def invoices_of(self, customer_email: str) -> list[Invoice]:
+        """A customer's invoices and credit notes, oldest first."""
+        numbers = {invoice_id: number for number, invoice_id in self._invoice_ids.items()}
+        ids = self._customer_invoices.get(customer_email, [])
+        found = (self.invoice(numbers[invoice_id]) for invoice_id in ids)
+        return [invoice for invoice in found if invoice is not None]
+
+    def series_next(self, series: str) -> int:
+        """The sequence number the next document of ``series`` gets (numbers are gapless)."""
+        return int(self._state["series"].get(series, 0)) + 1
+
+    def issue_invoice(self, invoice: Invoice) -> None:
+        """Record a new invoice and consume its number, in one commit (the caller commits).
+
+        The number must be the next of its series: numbers are gapless and
+        never reused, and one is consumed only by a complete invoice.
+        """
+        if invoice.sequence != self.series_next(invoice.series) or invoice.number in self._invoice_ids:
+            raise StoreError(f"invoice {invoice.number}: not the next number of {invoice.series}")
+        invoice.id = self._next("next_invoice")
+        self._state["series"] = {**self._state["series"], invoice.series: invoice.sequence}
+        self.save_invoice(invoice)
+
+    def save_invoice(self, invoice: Invoice) -> None:
+        """Write an issued invoice (its payments and status change; nothing else does)."""
+        self._index_invoice(invoice.number, invoice.customer, invoice.id)
+        self._put(INVOICES, "invoices", invoice.id, invoice.to_doc())
 
     def customers(self) -> Iterator[Customer]:
         """All customers, in the order they first wrote."""
@@ -502,6 +558,56 @@ class Store:
         # A new dict rather than a change in place: the loaded state shares its
         # nested values with the segment, which must keep the committed ones.
         self._state["jobs"] = {**self._state["jobs"], name: moment}
+
+    # -- erasing (``helpdesk customer forget``) ----------------------------------
+
+    def delete_message(self, message: StoredMessage) -> None:
+        """Remove a message from its ticket and from the indexes (at the next commit)."""
+        self._put(_ticket_segment(message.ticket_id), "messages", message.id, None)
+        known = self._ticket_messages.get(message.ticket_id, [])
+        if message.id in known:
+            known.remove(message.id)
+        if message.source and self._source_to_message.get(message.source) == message.id:
+            del self._source_to_message[message.source]
+        for message_id in (message.message_id, message.origin_message_id):
+            if message_id and self._message_to_ticket.get(message_id) == message.ticket_id:
+                del self._message_to_ticket[message_id]
+
+    def delete_ticket(self, ticket_id: int) -> None:
+        """Remove a ticket, its messages and every index entry naming it (at the next commit)."""
+        ticket = self.ticket(ticket_id)
+        if ticket is None:
+            return
+        for message in self.messages(ticket_id):
+            self.delete_message(message)
+        self._put(_ticket_segment(ticket_id), "tickets", ticket_id, None)
+        self.ticket_ids.discard(ticket_id)
+        self._ticket_messages.pop(ticket_id, None)
+        self._message_to_ticket = {key: value for key, value in self._message_to_ticket.items()
+                                   if value != ticket_id}
+        owned = self._customer_tickets.get(ticket.customer, [])
+        if ticket_id in owned:
+            owned.remove(ticket_id)
+        if not owned:
+            self._customer_tickets.pop(ticket.customer, None)
+        subject = (ticket.customer, subject_key(ticket.subject))
+        similar = self._subject_index.get(subject, [])
+        if ticket_id in similar:
+            similar.remove(ticket_id)
+        if not similar:
+            self._subject_index.pop(subject, None)
+
+    def delete_customer(self, email: str) -> bool:
+        """Remove the customer record of ``email`` (at the next commit); False if there is none."""
+        customer_id = self._customer_ids.pop(email, None)
+        if customer_id is None:
+            return False
+        self._put(_customer_segment(customer_id), "customers", customer_id, None)
+        return True
+
+    def replace_skipped(self, entries: list[dict[str, str]]) -> None:
+        """Replace the skip log (to erase or redact entries naming someone)."""
+        self._state["skipped"] = list(entries)[-SKIP_LOG_LENGTH:]
 
     def before_commit(self, hook: Callable[[], None]) -> None:
         """Run ``hook`` at the start of every commit (the outbox flushes its queue there)."""
