@@ -116,6 +116,11 @@ class InvoicesConfig:
     year_start: str = "01-01"
     payment_details: str = ""
     due_days: int = 14
+    # For the payment QR code on invoices: a UPI id (INR) or an IBAN and BIC
+    # (EUR, the EPC "GiroCode"); none set, no code.
+    upi_id: str = ""
+    iban: str = ""
+    bic: str = ""
 
 
 @dataclass(frozen=True)
@@ -380,6 +385,9 @@ def _invoices(file: str, data: Mapping[str, Any]) -> InvoicesConfig:
         year_start=year_start,
         payment_details=section.text("payment_details", ""),
         due_days=section.integer("due_days", 14, low=0, high=365),
+        upi_id=section.text("upi_id", "").strip(),
+        iban=section.text("iban", "").replace(" ", "").upper(),
+        bic=section.text("bic", "").strip().upper(),
     )
 
 
