@@ -276,7 +276,7 @@ def cmd_customer(config: Config, args: argparse.Namespace) -> int:
     if customer is None:
         raise UsageError(f"no customer {args.email}")
     tickets = [ticket for ticket in map(store.ticket, store.tickets_of(customer.email)) if ticket is not None]
-    document = customer_document(customer, tickets)
+    document = customer_document(customer, tickets, store.invoices_of(customer.email))
     if args.json:
         _print_json(document)
         return 0
@@ -291,6 +291,11 @@ def cmd_customer(config: Config, args: argparse.Namespace) -> int:
     print(f"tickets ({len(tickets)}):")
     for ticket in tickets:
         print(f"  #{ticket.id:<5} {ticket.status:<8} {ticket.created_at[:10]}  {ticket.subject}")
+    if document["invoices"]:
+        print(f"invoices (spent {document['total_spent']}, outstanding {document['outstanding']}):")
+        for item in document["invoices"]:
+            amount = f"{item['total']} {item['currency']}"
+            print(f"  {item['number']:<18} {item['date']}  {amount:>16}  {item['status']}")
     return 0
 
 

@@ -21,9 +21,10 @@ import re
 import shlex
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
-from helpdesk.store.records import TAG_NAME, Customer, Ticket, add_tag, remove_tag
+from helpdesk.store.records import TAG_NAME, Customer, Invoice, Ticket, add_tag, remove_tag
 
 FIELDS = ("name", "address", "taxid", "birthday", "lang", "tag", "note", "optout")
 CUSTOMER_HELP = '#customer name="…" address="…" taxid=… birthday=YYYY-MM-DD lang=de tag=… note="…"'
@@ -140,13 +141,26 @@ def apply_customer_edit(customer: Customer, edit: CustomerEdit, stamp: str) -> l
     return changes
 
 
-def customer_document(customer: Customer, tickets: list[Ticket]) -> dict[str, Any]:
-    """The JSON shape of ``helpdesk customer show --json`` (``tickets``: the customer's, oldest first).
+def purchases(invoices: list[Invoice]) -> tuple[Decimal, Decimal]:
+    """What a customer has paid on their invoices, and what is still open (per currency summed as is)."""
+    spent = sum((Decimal(item.paid) for item in invoices if item.kind == "invoice"), Decimal(0))
+    outstanding = sum(
+        (
+            Decimal(item.total) - Decimal(item.paid)
+            for item in invoices
+            if item.kind == "invoice" and item.status == "open"
+        ),
+        Decimal(0),
+    )
+    return spent, outstanding
 
-    ``invoices``, ``total_spent``, ``outstanding`` and ``ratings`` are there
-    for the contract; they stay empty (zero) until invoices and feedback
-    are recorded.
+
+def customer_document(customer: Customer, tickets: list[Ticket], invoices: list[Invoice]) -> dict[str, Any]:
+    """The JSON shape of ``helpdesk customer show --json``: their tickets and invoices, oldest first.
+
+    ``ratings`` is there for the contract; it stays empty until feedback is recorded.
     """
+    spent, outstanding = purchases(invoices)
     return {
         "email": customer.email,
         "name": customer.name,
@@ -164,8 +178,19 @@ def customer_document(customer: Customer, tickets: list[Ticket]) -> dict[str, An
             {"id": item.id, "subject": item.subject, "status": item.status, "created_at": item.created_at}
             for item in tickets
         ],
-        "invoices": [],
-        "total_spent": "0",
-        "outstanding": "0",
+        "invoices": [
+            {
+                "number": item.number,
+                "kind": item.kind,
+                "date": item.issued_on,
+                "total": item.total,
+                "paid": item.paid,
+                "currency": item.currency,
+                "status": item.status,
+            }
+            for item in invoices
+        ],
+        "total_spent": str(spent),
+        "outstanding": str(outstanding),
         "ratings": [],
     }

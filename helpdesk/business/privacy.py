@@ -57,7 +57,7 @@ from helpdesk.intake.archive import MailArchive, MailSource
 from helpdesk.intake.quarantine import Quarantine
 from helpdesk.outbound.outbox import Outbox, OutboxItem
 from helpdesk.store.durable import atomic_write
-from helpdesk.store.records import Customer, StoredMessage, Ticket, iso, utc_now
+from helpdesk.store.records import Customer, Invoice, StoredMessage, Ticket, iso, utc_now
 from helpdesk.store.store import Store
 
 log = logging.getLogger(__name__)
@@ -159,24 +159,27 @@ def _plain(record: Any) -> Any:
     return dict(record) if isinstance(record, dict) else record
 
 
-def _invoices_of(store: Store, person: Person) -> list[Any]:
-    """The person's invoices and credit notes; none while the store keeps no invoices."""
-    invoices_of = getattr(store, "invoices_of", None)
-    if invoices_of is None:
-        return []
-    return [invoice for address in person.addresses for invoice in invoices_of(address)]
+def _invoices_of(store: Store, person: Person) -> list[Invoice]:
+    """The person's invoices and credit notes, under any of their addresses."""
+    return [invoice for address in person.addresses for invoice in store.invoices_of(address)]
 
 
 def keep_invoices(store: Store, person: Person) -> int:
-    """Hook of ``forget`` for invoices: they are KEPT, because tax law requires it.
+    """Keep the customer's invoices, because tax law requires it, minus what it does not require.
 
-    An issued invoice (and its PDF) must be kept unchanged for the statutory
-    period (e.g. 8 to 10 years in the EU, 6 to 8 in India), and it names the
-    customer. This is where removing the personal fields the law does not
-    require (say, the e-mail address in ``bill_to``) belongs, once invoices
-    record such fields; until then it only counts them. Returns how many are kept.
+    An issued invoice must be kept for the statutory period (e.g. 8 to 10
+    years in the EU, 6 to 8 in India) and must name the buyer: the name, the
+    postal address and the tax id stay on the record, and the issued PDF stays
+    as it was sent (it is the legal document). The e-mail address is not
+    required: it is removed from the record, which then belongs to no
+    customer. Returns how many invoices were kept.
     """
-    return len(_invoices_of(store, person))
+    invoices = _invoices_of(store, person)
+    for invoice in invoices:
+        invoice.customer = f"forgotten-{invoice.id}@invalid"
+        invoice.bill_to = {**invoice.bill_to, "email": ""}
+        store.save_invoice(invoice)
+    return len(invoices)
 
 
 def _skipped_file(archive: MailArchive, data_dir: Path, source: str) -> Path | None:

@@ -403,7 +403,8 @@ class Store:
         numbers = {invoice_id: number for number, invoice_id in self._invoice_ids.items()}
         ids = self._customer_invoices.get(customer_email, [])
         found = (self.invoice(numbers[invoice_id]) for invoice_id in ids)
-        return [invoice for invoice in found if invoice is not None]
+        # An invoice whose customer was forgotten no longer belongs to the address.
+        return [invoice for invoice in found if invoice is not None and invoice.customer == customer_email]
 
     def series_next(self, series: str) -> int:
         """The sequence number the next document of ``series`` gets (numbers are gapless)."""

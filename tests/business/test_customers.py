@@ -10,7 +10,7 @@ from helpdesk.business.customers import (
     customer_document,
     parse_customer_fields,
 )
-from helpdesk.store.records import Customer, Ticket
+from helpdesk.store.records import Customer, Invoice, Ticket
 
 STAMP = "2026-12-04T10:00:00+00:00"
 
@@ -75,6 +75,24 @@ def test_a_bad_field_is_named_and_nothing_is_applied(line: str, problem: str) ->
 def test_the_json_document_has_the_contract_fields() -> None:
     record = customer()
     ticket = Ticket(id=7, customer=record.email, subject="Lid", created_at=STAMP, updated_at=STAMP)
-    document = customer_document(record, [ticket])
+    paid = Invoice(
+        1,
+        "INV-1",
+        "invoice",
+        "INV-{seq}",
+        1,
+        "2026-01-02",
+        record.email,
+        "EUR",
+        total="100.00",
+        paid="100.00",
+        status="paid",
+    )
+    half = Invoice(
+        2, "INV-2", "invoice", "INV-{seq}", 2, "2026-02-02", record.email, "EUR", total="50.00", paid="20.00"
+    )
+    document = customer_document(record, [ticket], [paid, half])
     assert {"email", "name", "tickets", "invoices", "total_spent", "opted_out", "ratings"} <= set(document)
     assert document["tickets"] == [{"id": 7, "subject": "Lid", "status": "new", "created_at": STAMP}]
+    assert [item["number"] for item in document["invoices"]] == ["INV-1", "INV-2"]
+    assert (document["total_spent"], document["outstanding"]) == ("120.00", "30.00")

@@ -19,7 +19,6 @@ from helpdesk.business.privacy import (
     REDACTED_ADDRESS,
     Erasure,
     Person,
-    _invoices_of,
     export_customer,
     forget_customer,
 )
@@ -27,7 +26,7 @@ from helpdesk.intake.archive import MailArchive, MailSource
 from helpdesk.intake.quarantine import Quarantine
 from helpdesk.outbound.compose import Outbound
 from helpdesk.outbound.outbox import Outbox
-from helpdesk.store.records import Customer, StoredMessage, Ticket
+from helpdesk.store.records import Customer, Invoice, StoredMessage, Ticket
 from helpdesk.store.store import JOURNAL, Store
 
 STAMP = "2026-03-02T09:30:00+00:00"
@@ -255,23 +254,6 @@ def test_export_of_nobody_is_a_usage_error(tmp_path: Path) -> None:
         export_customer(store, tmp_path / "data", "nobody@example.org", tmp_path)
 
 
-def test_invoices_are_exported_when_the_store_has_them_and_none_when_it_cannot(tmp_path: Path) -> None:
-    store = fill(tmp_path / "data")
-    person = Person.find(store, ZOE)
-
-    class Bare:
-        """A store without invoices at all."""
-
-    assert _invoices_of(Bare(), person) == []  # type: ignore[arg-type]
-    store.invoices_of = lambda email: [{"number": "INV-2026-0001", "customer": email}] if email == ZOE else []
-    target = export_customer(store, tmp_path / "data", ZOE, tmp_path)
-    document = json.loads((target / "customer.json").read_text(encoding="utf-8"))
-    assert [invoice["number"] for invoice in document["invoices"]] == ["INV-2026-0001"]
-    # Forget keeps them (tax law) and says so, without naming anyone.
-    erasure = forget(tmp_path / "data", store)
-    assert erasure.invoices_kept == 1 and "1 invoice(s) kept (tax law)" in erasure.summary()
-
-
 def test_person_matches_addresses_whole_and_names_in_both_json_forms() -> None:
     person = Person((ZOE,), (ZOE_NAME,), None)
     assert person.matches(b"To: ZOE.Quinones@Example.ORG")
@@ -279,3 +261,23 @@ def test_person_matches_addresses_whole_and_names_in_both_json_forms() -> None:
     assert person.matches(json.dumps({"n": ZOE_NAME}).encode())
     assert person.matches(json.dumps({"n": ZOE_NAME}, ensure_ascii=False).encode("utf-8"))
     assert person.redact(f"{ZOE_NAME} <{ZOE}>") == f"[forgotten] <{REDACTED_ADDRESS}>"
+
+
+def test_invoices_are_kept_with_what_the_law_requires_and_without_the_email(tmp_path: Path) -> None:
+    store = fill(tmp_path)
+    invoice = Invoice(
+        id=0, number="INV-2026-0001", kind="invoice", series="INV-2026-{seq}", sequence=1,
+        issued_on="2026-03-03", customer=ZOE, currency="EUR", total="53.55",
+        bill_to={"name": ZOE_NAME, "email": ZOE, "address": "3 Rue Haute, Paris", "tax_id": ""},
+    )  # fmt: skip
+    store.issue_invoice(invoice)
+    store.commit()
+    target = export_customer(store, tmp_path, ZOE, tmp_path / "export")
+    document = json.loads((target / "customer.json").read_text(encoding="utf-8"))
+    assert [item["number"] for item in document["invoices"]] == ["INV-2026-0001"]
+    erasure = forget(tmp_path, store)
+    assert erasure.invoices_kept == 1 and "1 invoice(s) kept (tax law)" in erasure.summary()
+    [kept] = list(store.invoices())
+    assert (kept.number, kept.total) == ("INV-2026-0001", "53.55")
+    assert kept.bill_to["name"] == ZOE_NAME and kept.bill_to["address"] == "3 Rue Haute, Paris"
+    assert ZOE not in json.dumps(kept.to_doc()) and store.invoices_of(ZOE) == []
