@@ -233,11 +233,13 @@ def export_customer(store: Store, data_dir: Path, email: str, output: Path) -> P
         for message in store.messages(ticket_id):
             if person.is_theirs(message.sender):
                 elsewhere.append({"ticket": ticket_id, **public(message)})
+    held = _invoices_of(store, person)
     customer = (
-        customer_document(person.customer, tickets) if person.customer is not None
+        customer_document(person.customer, tickets, held) if person.customer is not None
         else {"email": person.addresses[0]}
     )
-    invoices = [_plain(invoice) for invoice in _invoices_of(store, person)]
+    # The export holds the invoices whole, not only the summary the record shows.
+    invoices = [_plain(invoice) for invoice in held]
     customer["invoices"] = invoices
     skipped = []
     for number, entry in enumerate(
