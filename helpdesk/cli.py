@@ -393,7 +393,10 @@ def cmd_invoice(config: Config, args: argparse.Namespace) -> int:
     if invoice is None:
         raise UsageError(f"no invoice {args.target}")
     if args.pdf:
-        Path(args.pdf).write_bytes((config.storage_path / invoice.pdf_path).read_bytes())
+        try:
+            Path(args.pdf).write_bytes((config.storage_path / invoice.pdf_path).read_bytes())
+        except OSError as exc:
+            raise UsageError(f"{exc.filename}: {exc.strerror}") from None
     if args.json:
         _print_json({**invoice_line(invoice), **invoice.to_doc()})
         return 0
@@ -423,6 +426,8 @@ def _create_invoice(config: Config, args: argparse.Namespace) -> int:
         parse_order(options, list(args.item or []), Decimal(str(config.business.tax_rate)))
     except InvoiceError as exc:
         raise UsageError(f"invoice not created: {exc}") from None
+    if _read_store(config).ticket(int(args.target)) is None:
+        raise UsageError(f"invoice create: no ticket #{args.target} (see: helpdesk tickets)")
     order = {"ticket": int(args.target), "options": options, "items": args.item}
     request = Request("invoice.create", json.dumps(order))
     try:

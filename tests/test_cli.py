@@ -216,3 +216,13 @@ def test_status_survives_a_damaged_daemon_status_file(tmp_path: Path) -> None:
         (tmp_path / "data" / "daemon-status.json").write_text(damaged)
         status = json.loads(helpdesk("--config", str(path), "status", "--json").stdout)
         assert status["last_cycle_at"] is None and status["last_fetch"] is None
+
+
+def test_invoice_commands_give_one_line_errors(tmp_path: Path) -> None:
+    path = write_config(tmp_path, Unreachable(), Unreachable())
+    result = helpdesk("--config", str(path), "invoice", "create", "5", "--item", "Tea|1|4.00", check=False)
+    assert_one_line_error(result, 2, "invoice create: no ticket #5")
+    result = helpdesk("--config", str(path), "invoice", "show", "INV-2026-0009", check=False)
+    assert_one_line_error(result, 2, "no invoice INV-2026-0009")
+    result = helpdesk("--config", str(path), "invoice", "create", "5", check=False)
+    assert_one_line_error(result, 2, "no items")

@@ -47,6 +47,7 @@ import dataclasses
 import json
 import logging
 import re
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -102,7 +103,8 @@ class Person:
     def _texts(self) -> list[tuple[str, str]]:
         """(regex, replacement) pairs for text, the longest first."""
         pairs = [(_address_pattern(address), REDACTED_ADDRESS) for address in self.addresses]
-        pairs += [(re.escape(name), REDACTED_TEXT) for name in self.names]
+        # A name is a whole word or words: forgetting "Sales" leaves "Salesforce" alone.
+        pairs += [(rf"(?<!\w){re.escape(name)}(?!\w)", REDACTED_TEXT) for name in self.names]
         return sorted(pairs, key=lambda pair: -len(pair[0]))
 
     def _byte_patterns(self) -> list[tuple[bytes, bytes]]:
@@ -114,8 +116,14 @@ class Person:
         for name in self.names:
             escaped = json.dumps(name)[1:-1]
             if escaped != name:
-                pairs.append((re.escape(escaped).encode(), REDACTED_TEXT.encode()))
+                pairs.append((rb"(?<!\w)" + re.escape(escaped).encode() + rb"(?!\w)", REDACTED_TEXT.encode()))
         return pairs
+
+    def names_address(self, data: bytes) -> bool:
+        """Whether ``data`` contains one of the addresses (a name alone is not enough to delete)."""
+        return any(
+            re.search(_address_pattern(address).encode(), data, re.IGNORECASE) for address in self.addresses
+        )
 
     def matches(self, data: bytes) -> bool:
         """Whether ``data`` contains one of the addresses or names (in any letter case)."""
@@ -398,7 +406,12 @@ def forget_customer(
             outbox.rewrite_item(redacted, person.redact_bytes(raw), failed)
             erasure.outbox_redacted += 1
     erasure.sent_log_lines = outbox.rewrite_sent_log(lambda line: _redact_sent_line(person, own_set, line))
-    erasure.quarantined = quarantine.erase_where(person.matches)
+    # Only entries with their address go: someone else's mail that merely shares a word with
+    # their name is not theirs to erase.
+    erasure.quarantined = quarantine.erase_where(person.names_address)
+    for address in person.addresses:
+        # An export written into the data directory is personal data too.
+        shutil.rmtree(export_directory(data_dir, address), ignore_errors=True)
     status = data_dir / STATUS_FILE
     if status.is_file() and person.matches(status.read_bytes()):
         atomic_write(status, person.redact_bytes(status.read_bytes()), durable=False)

@@ -82,45 +82,117 @@ def fill(data_dir: Path) -> Store:
         source = MailSource("INBOX", 7, uid)
         return source.key, archive.relative(archive.store(source, raw))
 
-    store.save_customer(Customer(0, ZOE, ZOE_NAME, STAMP, STAMP, 2, other_addresses=[ZOE_WORK],
-                                 postal_address="3 Rue Haute, Paris"))
+    store.save_customer(
+        Customer(
+            0, ZOE, ZOE_NAME, STAMP, STAMP, 2, other_addresses=[ZOE_WORK], postal_address="3 Rue Haute, Paris"
+        )
+    )
     store.save_customer(Customer(0, KIM, "Kim Berg", STAMP, STAMP, 1))
     # Ticket 1: Zoë writes, the owner answers.
     ticket = Ticket(1, ZOE, "Teapot broken", STAMP, STAMP, participants=[ZOE])
     ticket.record(STAMP, "created", f"from {ZOE}")
     store.save_ticket(ticket)
     source, path = archived(1, raw_mail(ZOE, ZOE_NAME, "Teapot broken", f"Lid cracked. {ZOE_NAME}"))
-    store.add_message(StoredMessage(store.new_message_id(), 1, "in", "z1@example.org", ZOE,
-                                    ["support@acme.example"], "Teapot broken", STAMP, "Lid cracked.",
-                                    archive_path=path, source=source))
+    store.add_message(
+        StoredMessage(
+            store.new_message_id(),
+            1,
+            "in",
+            "z1@example.org",
+            ZOE,
+            ["support@acme.example"],
+            "Teapot broken",
+            STAMP,
+            "Lid cracked.",
+            archive_path=path,
+            source=source,
+        )
+    )
     business = "support@acme.example"
-    store.add_message(StoredMessage(store.new_message_id(), 1, "out", "r1@acme.example", business, [ZOE],
-                                    "Re: Teapot broken", STAMP, f"Dear {ZOE_NAME}, sorry."))
+    store.add_message(
+        StoredMessage(
+            store.new_message_id(),
+            1,
+            "out",
+            "r1@acme.example",
+            business,
+            [ZOE],
+            "Re: Teapot broken",
+            STAMP,
+            f"Dear {ZOE_NAME}, sorry.",
+        )
+    )
     # Ticket 2: from her work address.
     store.save_ticket(Ticket(2, ZOE_WORK, "Invoice address", STAMP, STAMP, participants=[ZOE_WORK]))
     source, path = archived(2, raw_mail(ZOE_WORK, ZOE_NAME, "Invoice address", "Please use this one."))
-    store.add_message(StoredMessage(store.new_message_id(), 2, "in", "z2@work.example.net", ZOE_WORK,
-                                    ["support@acme.example"], "Invoice address", STAMP, "Please.",
-                                    archive_path=path, source=source))
+    store.add_message(
+        StoredMessage(
+            store.new_message_id(),
+            2,
+            "in",
+            "z2@work.example.net",
+            ZOE_WORK,
+            ["support@acme.example"],
+            "Invoice address",
+            STAMP,
+            "Please.",
+            archive_path=path,
+            source=source,
+        )
+    )
     # Ticket 3: Kim's, with Zoë in Cc, who also writes on it.
     kim_ticket = Ticket(3, KIM, "Group order", STAMP, STAMP, participants=[KIM, ZOE])
     kim_ticket.record(STAMP, "message", f"from {ZOE} (subject)")
     store.save_ticket(kim_ticket)
     kim_raw = raw_mail(KIM, "Kim Berg", "Group order", f"Ordering with {ZOE_NAME}.", cc=f"<{ZOE}>")
     source, path = archived(3, kim_raw)
-    store.add_message(StoredMessage(store.new_message_id(), 3, "in", "k1@example.org", KIM,
-                                    ["support@acme.example"], "Group order", STAMP,
-                                    f"Ordering with {ZOE_NAME}.", cc=[ZOE], archive_path=path, source=source))
+    store.add_message(
+        StoredMessage(
+            store.new_message_id(),
+            3,
+            "in",
+            "k1@example.org",
+            KIM,
+            ["support@acme.example"],
+            "Group order",
+            STAMP,
+            f"Ordering with {ZOE_NAME}.",
+            cc=[ZOE],
+            archive_path=path,
+            source=source,
+        )
+    )
     source, path = archived(4, raw_mail(ZOE, ZOE_NAME, "Re: Group order", "Count me in."))
-    store.add_message(StoredMessage(store.new_message_id(), 3, "in", "z3@example.org", ZOE,
-                                    ["support@acme.example"], "Re: Group order", STAMP, "Count me in.",
-                                    cc=[KIM], archive_path=path, source=source))
+    store.add_message(
+        StoredMessage(
+            store.new_message_id(),
+            3,
+            "in",
+            "z3@example.org",
+            ZOE,
+            ["support@acme.example"],
+            "Re: Group order",
+            STAMP,
+            "Count me in.",
+            cc=[KIM],
+            archive_path=path,
+            source=source,
+        )
+    )
     # Her out-of-office reply was skipped; an automatic-mail counter names her.
     archived(5, raw_mail(ZOE, ZOE_NAME, "Out of office", "Back Monday."))
-    store.note_skipped({"at": STAMP, "from": ZOE, "subject": "Out of office", "reason": "auto-submitted",
-                        "source": "INBOX/7/5"})
-    store.note_skipped({"at": STAMP, "from": "news@shop.example", "subject": "Sale", "reason": "list",
-                        "source": "INBOX/7/6"})
+    store.note_skipped(
+        {
+            "at": STAMP,
+            "from": ZOE,
+            "subject": "Out of office",
+            "reason": "auto-submitted",
+            "source": "INBOX/7/5",
+        }
+    )
+    store.note_skipped(
+        {"at": STAMP, "from": "news@shop.example", "subject": "Sale", "reason": "list", "source": "INBOX/7/6"}
+    )
     store.note_automatic_sent(ZOE, [STAMP])
     store.add_event("message.received", 1, 1)
     store.add_event("message.received", 3, 4)
@@ -128,15 +200,40 @@ def fill(data_dir: Path) -> Store:
 
     # The outbox: an acknowledgement and a notification delivered, a reply to Kim (Cc Zoë) waiting.
     outbox = Outbox(data_dir, "Acme Tea Co.", "support@acme.example")
-    outbox.enqueue("ack:1", Outbound("acknowledge", (("Zoë", ZOE),), "[#1] Teapot broken", "We got it.",
-                                     ticket_id=1, automatic=True), NOW)
-    outbox.enqueue("notify:1", Outbound("owner-notification", (("Sam", OWNER),),
-                                        f"[#1] {ZOE_NAME}: Teapot broken", f"{ZOE} wrote", ticket_id=1), NOW)
+    outbox.enqueue(
+        "ack:1",
+        Outbound(
+            "acknowledge", (("Zoë", ZOE),), "[#1] Teapot broken", "We got it.", ticket_id=1, automatic=True
+        ),
+        NOW,
+    )
+    outbox.enqueue(
+        "notify:1",
+        Outbound(
+            "owner-notification",
+            (("Sam", OWNER),),
+            f"[#1] {ZOE_NAME}: Teapot broken",
+            f"{ZOE} wrote",
+            ticket_id=1,
+        ),
+        NOW,
+    )
     asyncio.run(outbox.send_due(FakeTransport(), NOW))
-    outbox.enqueue("reply:3", Outbound("reply", (("Kim Berg", KIM),), "[#3] Group order", "Noted, both.",
-                                       cc=((ZOE_NAME, ZOE),), ticket_id=3), NOW)
-    outbox.enqueue("ack:2", Outbound("acknowledge", (("Zoë", ZOE_WORK),), "[#2] Invoice", "Got it.",
-                                     ticket_id=2), NOW)
+    outbox.enqueue(
+        "reply:3",
+        Outbound(
+            "reply",
+            (("Kim Berg", KIM),),
+            "[#3] Group order",
+            "Noted, both.",
+            cc=((ZOE_NAME, ZOE),),
+            ticket_id=3,
+        ),
+        NOW,
+    )
+    outbox.enqueue(
+        "ack:2", Outbound("acknowledge", (("Zoë", ZOE_WORK),), "[#2] Invoice", "Got it.", ticket_id=2), NOW
+    )
     outbox.flush()
     quarantine = Quarantine(data_dir)
     quarantine.add(raw_mail(ZOE, ZOE_NAME, "broken", "x"), "unusable MIME", "INBOX/7/8")
@@ -281,3 +378,29 @@ def test_invoices_are_kept_with_what_the_law_requires_and_without_the_email(tmp_
     assert (kept.number, kept.total) == ("INV-2026-0001", "53.55")
     assert kept.bill_to["name"] == ZOE_NAME and kept.bill_to["address"] == "3 Rue Haute, Paris"
     assert ZOE not in json.dumps(kept.to_doc()) and store.invoices_of(ZOE) == []
+
+
+def test_a_name_is_matched_as_whole_words_and_never_deletes_by_itself(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    store.save_customer(Customer(0, "sales@shop.example", "Sales", STAMP, STAMP, 1))
+    store.save_ticket(
+        Ticket(1, "sales@shop.example", "Hello", STAMP, STAMP, participants=["sales@shop.example"])
+    )
+    store.commit()
+    archive = MailArchive(tmp_path)
+    other = raw_mail(KIM, "Kim Berg", "Salesforce import", "Our Salesforce team; Sales tax question.")
+    kept_path = archive.store(MailSource("INBOX", 7, 9), other)
+    quarantine = Quarantine(tmp_path)
+    entry = quarantine.add(raw_mail(KIM, "Kim Berg", "Sales tax question", "Hi"), "no sender", None)
+    forget(tmp_path, store, "sales@shop.example")
+    text = kept_path.read_bytes().decode()
+    assert "Salesforce" in text and "[forgotten] tax question" in text
+    assert [item.id for item in quarantine.entries()] == [entry.id]
+
+
+def test_an_export_written_into_the_data_directory_is_erased_too(tmp_path: Path) -> None:
+    store = fill(tmp_path)
+    target = export_customer(store, tmp_path, ZOE, tmp_path)
+    assert (target / "customer.json").is_file()
+    forget(tmp_path, store)
+    assert not target.exists()
