@@ -20,7 +20,9 @@ from bench.rules import Options, format_report, run_benchmark
 TICKETS = 500
 MESSAGES = 20
 ROUNDS = 2
-TICK_RULES = ["escalate-urgent", "escalate", "follow-up", "auto-close"]
+TICK_RULES = ["escalate-urgent", "escalate", "follow-up", "auto-close", "payment-reminder"]
+# The benchmark's stores hold no invoices: the payment reminder never fires there.
+FIRING_TICK_RULES = [name for name in TICK_RULES if name != "payment-reminder"]
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +50,7 @@ def test_first_tick_fires_what_is_due_and_later_ticks_nothing(results: dict[str,
     first = results["ticks"]["realistic"]["first_tick"]
     assert first["fired"] > 0
     assert sum(first["fired_by_rule"].values()) == first["fired"]
-    assert sorted(first["fired_by_rule"]) == sorted(TICK_RULES)
+    assert sorted(first["fired_by_rule"]) == sorted(FIRING_TICK_RULES)
     # Each escalation sends one reminder to the owner; follow-ups and closings write to customers.
     escalations = first["fired_by_rule"]["escalate"] + first["fired_by_rule"]["escalate-urgent"]
     assert first["mail_queued"]["escalation"] == escalations

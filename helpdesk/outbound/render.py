@@ -66,6 +66,8 @@ SHIPPED: tuple[str, ...] = (
     "import-summary",
     "reload-failed",
     "invoice",
+    "payment-thanks",
+    "payment-reminder",
 )
 
 # The file suffixes that make up one template NAME, in rendering order.

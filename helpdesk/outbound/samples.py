@@ -107,6 +107,13 @@ _DIGEST = {
     }]}],
 }  # fmt: skip
 
+# An invoice with its payments (helpdesk.business.invoices.payment_summary).
+_PAYMENT_INVOICE = {
+    "number": "INV-2026-0007", "kind": "invoice", "issued_on": "2026-11-24", "due_on": "2026-12-08",
+    "net": "€45.00", "tax": "€8.55", "total": "€53.55", "reference": "PO-77", "note": "",
+    "reverse_charge": "", "status": "open", "paid": "€20.00", "credited": "€0.00", "outstanding": "€33.55",
+}  # fmt: skip
+
 SAMPLE_CONTEXTS: Mapping[str, Mapping[str, Any]] = {
     "acknowledge": {
         **_COMMON,
@@ -206,6 +213,16 @@ SAMPLE_CONTEXTS: Mapping[str, Mapping[str, Any]] = {
             "reverse_charge": "",
         },
     },
+    "payment-thanks": {
+        **_COMMON,
+        "payment": {
+            **_PAYMENT_INVOICE,
+            "amount": "€20.00",
+            "on": "2026-11-30",
+            "fully_paid": "",
+        },
+    },
+    "payment-reminder": {**_COMMON, "invoice": _PAYMENT_INVOICE},
     "reload-failed": {
         "business": _BUSINESS,
         "owner": _OWNER,

@@ -13,7 +13,16 @@ from decimal import Decimal
 
 from helpdesk.business.customers import CUSTOMER_HELP, CustomerFieldError, parse_customer_fields
 from helpdesk.business.invoicemath import InvoiceError
-from helpdesk.business.invoices import INVOICE_HELP, parse_order
+from helpdesk.business.invoices import (
+    INVOICE_HELP,
+    PAID_HELP,
+    REFUND_HELP,
+    VOID_HELP,
+    parse_order,
+    parse_paid,
+    parse_refund,
+    parse_void,
+)
 from helpdesk.store.records import PRIORITIES, TAG_NAME
 
 COMMAND_LINE = re.compile(r"^#([a-z]+)\b[ \t]*(.*)$", re.IGNORECASE)
@@ -28,7 +37,13 @@ COMMAND_HELP = (
     "#nosend (apply the commands only)",
     CUSTOMER_HELP,
     INVOICE_HELP,
+    PAID_HELP,
+    REFUND_HELP,
+    VOID_HELP,
 )
+# The invoice lifecycle commands and what checks their syntax (amounts against
+# the invoice are checked when they are applied).
+LIFECYCLE_PARSERS = {"paid": parse_paid, "refund": parse_refund, "void": parse_void}
 
 
 @dataclass(frozen=True)
@@ -116,5 +131,11 @@ def _check(name: str, argument: str, items: tuple[str, ...] = ()) -> str | None:
             parse_order(argument, list(items), Decimal(0))
         except InvoiceError as exc:
             return f"{exc} (nothing was invoiced, no number was used)"
+        return None
+    if name in LIFECYCLE_PARSERS:
+        try:
+            LIFECYCLE_PARSERS[name](argument)
+        except InvoiceError as exc:
+            return f"{exc} (nothing was recorded)"
         return None
     return "unknown command"

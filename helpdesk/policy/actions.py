@@ -13,15 +13,32 @@ import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import asdict
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from helpdesk.business.invoicepdf import render_invoice_pdf
-from helpdesk.business.invoices import InvoiceOrder, invoice_summary, issue_invoice, prepare_invoice
+from helpdesk.business.invoicepdf import epc_payload, render_invoice_pdf, upi_payload
+from helpdesk.business.invoices import (
+    InvoiceOrder,
+    PaymentOrder,
+    RefundOrder,
+    apply_credit,
+    check_credit,
+    check_payment,
+    format_amount,
+    invoice_summary,
+    issue_invoice,
+    lifecycle_target,
+    overdue_from,
+    payment_summary,
+    prepare_credit_note,
+    prepare_invoice,
+    record_payment,
+)
 from helpdesk.config import Config
 from helpdesk.intake.history import ImportSummary
 from helpdesk.outbound.compose import Outbound, OutboundAttachment
@@ -305,13 +322,40 @@ class Actions:
             locale=business.locale,
             payment_details=self.config.invoices.payment_details,
             terms=business.terms,
+            qr_payload=self.qr_payload(invoice),
         )
         context = self.context(ticket, invoice=invoice_summary(invoice, business.locale))
         rendered = self.templates.render("invoice", context)
-        to, cc = self._customer_recipients(ticket)
-        attachment = OutboundAttachment(f"{invoice.number.replace('/', '-')}.pdf", "application/pdf", pdf)
+        overdue = overdue_from(invoice, business.timezone)
         invoice.origin = key
         issue_invoice(self.store, self.config.storage_path, invoice, pdf)
+        if overdue is not None:
+            ticket.open_invoices[invoice.number] = overdue
+            self.store.save_ticket(ticket)
+        self._mail_document(ticket, invoice, pdf, rendered, key, now)
+        return invoice
+
+    def qr_payload(self, invoice: Invoice) -> str | None:
+        """The payment QR code's text for ``invoice``: UPI for INR with ``upi_id``, EPC for EUR with ``iban``.
+
+        None for a credit note, a zero total, or when neither is configured for the currency.
+        """
+        settings, business = self.config.invoices, self.config.business
+        if invoice.kind != "invoice" or Decimal(invoice.total) <= 0:
+            return None
+        payee = business.legal_name.strip() or business.name
+        if settings.upi_id and invoice.currency == "INR":
+            return upi_payload(settings.upi_id, payee, invoice.total, "INR", invoice.number)
+        if settings.iban and invoice.currency == "EUR":
+            return epc_payload(payee, settings.iban, settings.bic, invoice.total, invoice.number)
+        return None
+
+    def _mail_document(
+        self, ticket: Ticket, invoice: Invoice, pdf: bytes, rendered: Rendered, key: str, now: datetime
+    ) -> None:
+        """Queue the mail of an issued invoice or credit note, with its PDF, under ``key``."""
+        to, cc = self._customer_recipients(ticket)
+        attachment = OutboundAttachment(f"{invoice.number.replace('/', '-')}.pdf", "application/pdf", pdf)
         outbound = Outbound(
             kind="invoice",
             subject=rendered.subject,
@@ -326,7 +370,101 @@ class Actions:
         message_id, _ = self.outbox.enqueue(key, outbound, now)
         recipients = [address for _, address in to]
         self._record_out(ticket, message_id, recipients, rendered.subject, rendered.text, None)
+
+    def _today(self) -> tuple[datetime, date]:
+        now = self.clock()
+        return now, now.astimezone(ZoneInfo(self.config.business.timezone)).date()
+
+    def _index_open(self, ticket: Ticket, invoice: Invoice) -> None:
+        """Keep the ticket's index of open invoices (for ``invoice_overdue_for``) in step with ``invoice``."""
+        target = ticket if invoice.ticket_id in (None, ticket.id) else self.store.ticket(invoice.ticket_id)
+        if target is None:
+            return
+        if invoice.status == "open" and invoice.due_on:
+            overdue = overdue_from(invoice, self.config.business.timezone)
+            assert overdue is not None
+            target.open_invoices[invoice.number] = overdue
+        else:
+            target.open_invoices.pop(invoice.number, None)
+        self.store.save_ticket(target)
+
+    def record_payment(self, ticket: Ticket, order: PaymentOrder, key: str) -> Invoice:
+        """Record the payment of a ``#paid`` command and thank the customer for it.
+
+        Checked against the invoice first (whose it is, what is outstanding):
+        an InvoiceError records nothing. The payment carries ``key`` as its
+        origin and the thank-you is queued under it, so a replay after a crash
+        records and sends nothing twice.
+        """
+        invoice = lifecycle_target(self.store, order.number, ticket.customer)
+        if any(payment.get("origin") == key for payment in invoice.payments):
+            return invoice
+        amount = check_payment(invoice, order)
+        now, today = self._today()
+        locale = self.config.business.locale
+        record_payment(invoice, amount, order.on or today, iso(now), key)
+        payment = {
+            **payment_summary(invoice, locale),
+            "amount": format_amount(str(amount), invoice.currency, locale),
+            "on": (order.on or today).isoformat(),
+            "fully_paid": "yes" if invoice.status == "paid" else "",
+        }
+        rendered = self.templates.render("payment-thanks", self.context(ticket, payment=payment))
+        self.store.save_invoice(invoice)
+        self._index_open(ticket, invoice)
+        to, _ = self._customer_recipients(ticket)
+        outbound = Outbound(
+            kind="payment-thanks",
+            subject=rendered.subject,
+            text=rendered.text,
+            html=rendered.html,
+            to=to,
+            reply_to=self.tokens.address(ticket.id),
+            ticket_id=ticket.id,
+        )
+        message_id, _ = self.outbox.enqueue(key, outbound, now)
+        self._record_out(ticket, message_id, [a for _, a in to], rendered.subject, rendered.text, None)
         return invoice
+
+    def credit_note(self, ticket: Ticket, order: RefundOrder, key: str) -> Invoice:
+        """Issue the credit note of a ``#refund`` or ``#void`` command and mail it with its PDF.
+
+        As :meth:`invoice`: everything that can fail (the checks against the
+        invoice, the number, the PDF, the templates) comes before anything is
+        recorded; the credit note carries ``key`` as its origin, so a replay
+        finds it instead of issuing a second one.
+        """
+        invoice = lifecycle_target(self.store, order.number, ticket.customer)
+        issued = next((item for item in self.store.invoices_of(ticket.customer) if item.origin == key), None)
+        if issued is not None:
+            return issued
+        amount = check_credit(invoice, order)
+        business = self.config.business
+        now, today = self._today()
+        stamp = iso(now)
+        note = prepare_credit_note(self.config, self.store, invoice, amount, order.reason, today, stamp)
+        # A credit note asks for no payment: no payment details, no QR code.
+        pdf = render_invoice_pdf(
+            note, business, locale=business.locale, payment_details="", terms=business.terms
+        )
+        rendered = self.templates.render(
+            "invoice", self.context(ticket, invoice=invoice_summary(note, business.locale))
+        )
+        note.origin = key
+        issue_invoice(self.store, self.config.storage_path, note, pdf)
+        apply_credit(invoice, note, today, stamp, order.void)
+        self.store.save_invoice(invoice)
+        self._index_open(ticket, invoice)
+        self._mail_document(ticket, note, pdf, rendered, key, now)
+        return note
+
+    def overdue_invoice(self, ticket: Ticket) -> dict[str, str] | None:
+        """The ticket's open invoice that is overdue first, for a payment reminder, or None."""
+        for number, _ in sorted(ticket.open_invoices.items(), key=lambda item: (item[1], item[0])):
+            invoice = self.store.invoice(number)
+            if invoice is not None and invoice.status == "open":
+                return payment_summary(invoice, self.config.business.locale)
+        return None
 
     def command_result(
         self, ticket: Ticket, key: str, plan: ReplyPlan, results: list[dict[str, Any]], original_text: str

@@ -12,6 +12,9 @@ anchor: where their clock started for a ticket. A rule fires once per
 anchor (its condition window), never on every tick; see
 :class:`helpdesk.policy.rules.Rule`.
 
+``invoice_overdue_for`` reads the ticket's ``open_invoices`` index, kept by the invoice
+actions, so the tick reads no invoice.
+
 Adding a condition is adding one builder here. Registering a name twice
 fails when this module is imported, so at start-up, never later.
 """
@@ -275,3 +278,19 @@ condition("waiting_on_customer_for")(
 )
 condition("older_than")(_timer("older_than", "open", lambda ticket: ticket.get("created_at")))
 condition("follow_up_due")(_timer("follow_up_due", "follow-up scheduled", lambda t: t.get("follow_up_at")))
+
+
+def _overdue_since(ticket: Mapping[str, Any]) -> str | None:
+    """An invoice issued on this ticket is open past its due date: since the first such one was due.
+
+    The ticket keeps the overdue moments of its open invoices (``open_invoices``),
+    so this reads no invoice. The window is that invoice's due date: one firing
+    per invoice; paid, credited or void invoices leave the index.
+    """
+    due = ticket.get("open_invoices") or {}
+    return min(due.values()) if due else None
+
+
+condition("invoice_overdue_for")(
+    _timer("invoice_overdue_for", "an invoice unpaid past its due date", _overdue_since)
+)

@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from helpdesk.business.customers import apply_customer_edit, parse_customer_fields
-from helpdesk.business.invoices import parse_order
+from helpdesk.business.invoicemath import InvoiceError
+from helpdesk.business.invoices import parse_order, parse_paid, parse_refund, parse_void
 from helpdesk.outbound.outbox import OutboxItem
 from helpdesk.owner.commands import Command, ReplyPlan, plan_reply
 from helpdesk.policy.actions import AUTOMATIC_WINDOW, Actions
@@ -222,6 +223,9 @@ class Dispatcher:
             promise = self.response_promise(ticket)
             if promise:
                 extra["expected_reply"] = promise
+            overdue = self.actions.overdue_invoice(ticket) if ticket.open_invoices else None
+            if overdue is not None:
+                extra["invoice"] = overdue
             self.actions.auto_reply(ticket, params["template"], key, message, **extra)
         elif call.name == "notify-owner":
             self.actions.notify_owner(ticket, message, params["template"], key if message is None else None)
@@ -289,7 +293,7 @@ class Dispatcher:
         # The owner answered: the escalation clock stops and starts again from zero.
         ticket.escalation_level = 0
         ticket.last_escalated_at = None
-        for command in plan.commands:
+        for position, command in enumerate(plan.commands):
             if command.name in STATUS_COMMANDS:
                 self.set_status(ticket, STATUS_COMMANDS[command.name], stamp)
                 status_set = True
@@ -301,6 +305,9 @@ class Dispatcher:
                 remove_tag(ticket.tags, command.argument)
             if command.name == "invoice":
                 self._invoice(ticket, message, command, plan, stamp)
+            elif command.name in ("paid", "refund", "void"):
+                key = f"{command.name}:{ticket.id}:{message.id}:{position}"
+                self._lifecycle(ticket, command, plan, stamp, key)
             if command.name == "customer":
                 # The history names what changed, not the personal data itself.
                 changes = self._edit_customer(ticket, command.argument, stamp)
@@ -338,6 +345,30 @@ class Dispatcher:
             plan.errors.append(f"{command.line}: not issued: {exc}")
             return
         ticket.record(stamp, "invoice", f"{invoice.number} issued: {invoice.total} {invoice.currency}")
+
+    def _lifecycle(self, ticket: Ticket, command: Command, plan: ReplyPlan, stamp: str, key: str) -> None:
+        """Apply ``#paid``, ``#refund`` or ``#void`` (their syntax was checked when the reply was read).
+
+        Amounts are checked against the invoice here: an over-payment, an unknown
+        number, another customer's invoice or voiding a paid one records nothing
+        and the owner gets a ``command-result`` naming it.
+        """
+        try:
+            if command.name == "paid":
+                invoice = self.actions.record_payment(ticket, parse_paid(command.argument), key)
+                detail = f"{invoice.number}: payment recorded, paid {invoice.paid} {invoice.currency}"
+            else:
+                parse = parse_refund if command.name == "refund" else parse_void
+                note = self.actions.credit_note(ticket, parse(command.argument), key)
+                detail = f"{note.number} issued for {note.credit_of}: {note.total} {note.currency}"
+        except InvoiceError as exc:
+            plan.errors.append(f"{command.line}: {exc} (nothing was recorded)")
+            return
+        except Exception as exc:  # Told to the owner; the reply's other commands still apply.
+            log.exception("#%s for ticket %s failed", command.name, ticket.id)
+            plan.errors.append(f"{command.line}: not recorded: {exc}")
+            return
+        ticket.record(stamp, "invoice", detail)
 
     def _edit_customer(self, ticket: Ticket, argument: str, stamp: str) -> list[str]:
         """Apply a ``#customer`` line (checked when the reply was read) to the ticket's customer."""

@@ -113,6 +113,11 @@ class Ticket(_Document):
     # Imported as history on a first sync: no time rule runs for it until
     # something new happens on it (the customer writes again, the owner answers).
     imported: bool = False
+    # The open invoices issued on this ticket: number -> the moment it is
+    # overdue (the start of the day after its due date, in the business's
+    # timezone). Kept by the invoice actions, so that the rule tick sees overdue
+    # invoices without reading them (the ``invoice_overdue_for`` condition).
+    open_invoices: dict[str, str] = field(default_factory=dict)
 
     def record(self, at: str, event: str, detail: str = "") -> None:
         """Append an entry to the ticket's history."""
@@ -259,11 +264,18 @@ class Invoice(_Document):
     note: str = ""
     pdf_path: str = ""
     pdf_sha256: str = ""
+    # "open", "paid" (nothing outstanding), "credited" (fully credited by
+    # #refund), "void" (cancelled by #void); a credit note stays "open".
     status: str = "open"
+    # Money received, net: the sum of ``payments`` (payments positive, money
+    # paid back to the customer negative, see helpdesk.business.invoices).
     paid: str = "0"
     payments: list[dict[str, str]] = field(default_factory=list)
     # For a credit note: the number of the invoice it credits.
     credit_of: str | None = None
+    # For an invoice: the total of its credit notes, and their numbers.
+    credited: str = "0"
+    credit_notes: list[str] = field(default_factory=list)
     created_at: str = ""
     # What asked for it (the owner's reply, a command-line request): asked
     # again after a crash, the same request finds its invoice instead of a second one.

@@ -489,9 +489,9 @@ def test_command_result_reports_the_errors_with_the_original_text(env: Env) -> N
     env.ingest(first_mail())
     env.actions.notify_owner(env.ticket(), env.message())
     notification = env.ticket().notifications[-1]
-    original = "Sure, refunded.\n#refund 20"
+    original = "Sure, refunded.\n#refnd 20"
     plan = plan_reply(original)
-    results = [{"command": "#refund 20", "ok": False, "detail": plan.errors[0]}]
+    results = [{"command": "#refnd 20", "ok": False, "detail": plan.errors[0]}]
     env.actions.command_result(env.ticket(), "command-result:1:9", plan, results, original)
 
     [(_, result)] = env.queued("command-result")
@@ -499,7 +499,7 @@ def test_command_result_reports_the_errors_with_the_original_text(env: Env) -> N
     assert env.tokens.ticket_in(addresses(result, "Reply-To"), OWNER_PURPOSE) == 1
     assert ids(result["References"]) == [notification]
     text = text_of(result)
-    assert "#refund 20: unknown command" in text
+    assert "#refnd 20: unknown command" in text
     assert "> Sure, refunded." in text
 
 

@@ -131,6 +131,7 @@ def test_every_shipped_rule_loads_in_file_order() -> None:
         ("50-follow-up.toml", "follow-up", "tick"),
         ("50-follow-up.toml", "auto-close", "tick"),
         ("60-loyalty.toml", "loyal-customer", "ticket.created"),
+        ("70-payment-reminder.toml", "payment-reminder", "tick"),
     ]
     assert all(rule.description for rule in rules.rules)
 
@@ -379,6 +380,10 @@ BAD_CONDITIONS = [
     (
         'follow_up_due = "soon"',
         'expected a number at the start of "soon", got "soon" (write digits, e.g. "4 hours")',
+    ),
+    (
+        'invoice_overdue_for = "a week"',
+        'expected a number at the start of "a week", got "a" (write digits, e.g. "4 hours")',
     ),
 ]
 
