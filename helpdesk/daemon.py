@@ -215,7 +215,13 @@ class Helpdesk:
         ticket.record(iso(self.clock()), "invoice", f"{invoice.number} issued from the command line")
         self.store.save_ticket(ticket)
         self.store.commit()
+        self.mail_documents()
         return invoice
+
+    def mail_documents(self) -> None:
+        """Queue the mails of invoices and credit notes committed since the last call."""
+        if self.actions.documents_to_mail and self.actions.mail_documents():
+            self.store.commit()
 
     def apply_requests(self) -> None:
         """Apply the request files the command line queued, oldest first."""
@@ -429,6 +435,7 @@ class Helpdesk:
         self.apply_requests()
         report = self.ingest_new(mailbox)
         self.dispatcher.run()
+        self.mail_documents()
         self.run_jobs()
         self.dispatcher.run()
         self.send_outbox()

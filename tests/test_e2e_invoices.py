@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
+from helpdesk.outbound.outbox import Outbox
+from helpdesk.store.store import INVOICES, DataDirectoryLock, Store
 from tests.corpus import customer_mail
 from tests.helpers import OWNER, daemon_process, helpdesk, open_store, write_config
 from tests.test_e2e_inbound import wait_until
@@ -128,6 +130,8 @@ def test_invoices_from_the_command_line_while_the_daemon_is_killed_have_no_gap(
             daemon.wait(timeout=30)
             daemon = daemon_process(config_path)
     assert wait_until(lambda: not any((tmp_path / "data" / "requests").glob("*.json")), 60)
+    # Running (it holds the data directory, its signal handlers are in place), then told to stop.
+    assert wait_until(DataDirectoryLock(tmp_path / "data").held_by_other, 30)
     daemon.send_signal(signal.SIGTERM)
     assert daemon.wait(timeout=60) == 0
     invoices = list(open_store(config_path).invoices())
@@ -143,3 +147,35 @@ def test_invoices_from_the_command_line_while_the_daemon_is_killed_have_no_gap(
     assert sorted(str(m["Subject"]).split()[1] for m in invoice_mails) == [
         invoice.number for invoice in invoices
     ]
+
+
+def test_a_crash_before_the_invoice_is_committed_mails_nothing_and_uses_no_number(
+    tmp_path: Path, mailbox, smtp_sink, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    harness = Harness(tmp_path, mailbox, smtp_sink, business=INVOICING)
+    mailbox.append(customer_mail("zoe@example.org", "Order 12", "Please invoice me."))
+    harness.cycle()
+    mailbox.append(owner_reply(notification(harness), "#invoice\nBlue teapot | 1 | 45.00"))
+    original = Store.commit
+
+    def dies_with_an_invoice(self: Store) -> None:
+        # The process dies at the commit that would record the invoice.
+        if INVOICES in self._pending:
+            raise SystemExit("killed")
+        original(self)
+
+    monkeypatch.setattr(Store, "commit", dies_with_an_invoice)
+    with pytest.raises(SystemExit):
+        harness.cycle()
+    monkeypatch.setattr(Store, "commit", original)
+    outbox = Outbox(harness.config.storage_path, "Acme Tea Co.", "support@acme.example")
+    assert [item for item in outbox.queued() if item.kind == "invoice"] == []
+    # As after kill -9: nothing more is written, the lock goes with the process.
+    harness.imap.close()
+    harness.helpdesk.lock.release()
+    restarted = Harness(tmp_path, mailbox, smtp_sink, business=INVOICING)
+    restarted.cycle()
+    assert [invoice.number for invoice in restarted.helpdesk.store.invoices()] == ["INV-2026-0001"]
+    invoice_mails = [m for m in restarted.to("zoe@example.org") if m["X-Helpdesk-Kind"] == "invoice"]
+    assert [str(m["Subject"]).split()[1] for m in invoice_mails] == ["INV-2026-0001"]
+    restarted.close()

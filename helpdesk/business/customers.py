@@ -142,11 +142,14 @@ def apply_customer_edit(customer: Customer, edit: CustomerEdit, stamp: str) -> l
 
 
 def purchases(invoices: list[Invoice]) -> tuple[Decimal, Decimal]:
-    """What a customer has paid on their invoices, and what is still open (per currency summed as is)."""
+    """What a customer has paid on their invoices (net of refunds), and what is still owed.
+
+    Owed on an open invoice: its total, less its credit notes, less what was paid.
+    """
     spent = sum((Decimal(item.paid) for item in invoices if item.kind == "invoice"), Decimal(0))
     outstanding = sum(
         (
-            Decimal(item.total) - Decimal(item.paid)
+            Decimal(item.total) - Decimal(item.credited) - Decimal(item.paid)
             for item in invoices
             if item.kind == "invoice" and item.status == "open"
         ),

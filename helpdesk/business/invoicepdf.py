@@ -27,6 +27,7 @@ from its content, so a stored PDF can always be checked against a fresh renderin
 from __future__ import annotations
 
 import io
+import logging
 import re
 from collections.abc import Iterable
 from copy import copy
@@ -49,6 +50,9 @@ from fpdf.fonts import SubsetMap, TTFFont
 from helpdesk.business.invoicemath import REVERSE_CHARGE_NOTE, gst_state
 from helpdesk.config import BusinessConfig
 from helpdesk.store.records import Invoice
+
+# fontTools (fpdf2's font subsetter) logs every glyph it keeps at INFO: not news for the daemon's log.
+logging.getLogger("fontTools").setLevel(logging.WARNING)
 
 __all__ = [
     "FONT_FAMILY",

@@ -95,6 +95,8 @@ class Actions:
         self.templates = templates
         self.tokens = tokens
         self.clock = clock
+        # Numbers of documents issued but not yet mailed (see mail_documents).
+        self.documents_to_mail: list[str] = [item.number for item in store.invoices() if item.mail_pending]
 
     # -- context -----------------------------------------------------------------
 
@@ -301,12 +303,14 @@ class Actions:
         return new
 
     def invoice(self, ticket: Ticket, order: InvoiceOrder, key: str) -> Invoice:
-        """Issue an invoice for ``order`` to the ticket's customer and mail it with its PDF.
+        """Issue an invoice for ``order`` to the ticket's customer; its mail follows the commit.
 
         Everything that can fail (amounts, number, PDF, the mail's templates)
-        happens before the invoice is recorded; recording it and queueing the
-        mail come last, so a failure leaves no trace and uses no number. The
-        mail is keyed by ``key``: a replay after a crash queues it once.
+        happens before the invoice is recorded, so a failure leaves no trace and
+        uses no number. The invoice carries ``key`` as its origin: a replay finds
+        it instead of issuing a second one. Its mail is queued by
+        :meth:`mail_documents` once the store has committed it, so a crash can
+        never leave a mail out with a number the store does not hold.
         """
         issued = next((item for item in self.store.invoices_of(ticket.customer) if item.origin == key), None)
         if issued is not None:
@@ -324,15 +328,18 @@ class Actions:
             terms=business.terms,
             qr_payload=self.qr_payload(invoice),
         )
-        context = self.context(ticket, invoice=invoice_summary(invoice, business.locale))
-        rendered = self.templates.render("invoice", context)
+        # Rendered now only to find a template problem before anything is recorded;
+        # the mail itself is made once the invoice is committed (mail_documents).
+        summary = invoice_summary(invoice, business.locale)
+        self.templates.render("invoice", self.context(ticket, invoice=summary))
         overdue = overdue_from(invoice, business.timezone)
         invoice.origin = key
+        invoice.mail_pending = True
         issue_invoice(self.store, self.config.storage_path, invoice, pdf)
+        self.documents_to_mail.append(invoice.number)
         if overdue is not None:
             ticket.open_invoices[invoice.number] = overdue
             self.store.save_ticket(ticket)
-        self._mail_document(ticket, invoice, pdf, rendered, key, now)
         return invoice
 
     def qr_payload(self, invoice: Invoice) -> str | None:
@@ -349,6 +356,33 @@ class Actions:
         if settings.iban and invoice.currency == "EUR":
             return epc_payload(payee, settings.iban, settings.bic, invoice.total, invoice.number)
         return None
+
+    def mail_documents(self) -> int:
+        """Queue the mails of committed invoices and credit notes whose mail is pending.
+
+        Called after the store committed them. Keyed by the document's origin,
+        so queueing again after a crash (before ``mail_pending`` was cleared)
+        sends nothing twice. The PDF attached is the stored one, checked
+        against its SHA-256. Returns how many were queued.
+        """
+        queued = 0
+        numbers, self.documents_to_mail = self.documents_to_mail, []
+        for number in numbers:
+            document = self.store.invoice(number)
+            if document is None or not document.mail_pending:
+                continue
+            ticket = self.store.ticket(document.ticket_id) if document.ticket_id is not None else None
+            pdf = (self.config.storage_path / document.pdf_path).read_bytes()
+            if ticket is None or hashlib.sha256(pdf).hexdigest() != document.pdf_sha256:
+                log.error("%s: its ticket or its stored PDF is missing or changed; not mailed", number)
+                continue
+            summary = invoice_summary(document, self.config.business.locale)
+            rendered = self.templates.render("invoice", self.context(ticket, invoice=summary))
+            self._mail_document(ticket, document, pdf, rendered, document.origin, self.clock())
+            document.mail_pending = False
+            self.store.save_invoice(document)
+            queued += 1
+        return queued
 
     def _mail_document(
         self, ticket: Ticket, invoice: Invoice, pdf: bytes, rendered: Rendered, key: str, now: datetime
@@ -447,15 +481,15 @@ class Actions:
         pdf = render_invoice_pdf(
             note, business, locale=business.locale, payment_details="", terms=business.terms
         )
-        rendered = self.templates.render(
-            "invoice", self.context(ticket, invoice=invoice_summary(note, business.locale))
-        )
+        # Rendered now only to find a template problem before anything is recorded.
+        self.templates.render("invoice", self.context(ticket, invoice=invoice_summary(note, business.locale)))
         note.origin = key
+        note.mail_pending = True
         issue_invoice(self.store, self.config.storage_path, note, pdf)
+        self.documents_to_mail.append(note.number)
         apply_credit(invoice, note, today, stamp, order.void)
         self.store.save_invoice(invoice)
         self._index_open(ticket, invoice)
-        self._mail_document(ticket, note, pdf, rendered, key, now)
         return note
 
     def overdue_invoice(self, ticket: Ticket) -> dict[str, str] | None:

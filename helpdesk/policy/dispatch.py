@@ -304,7 +304,7 @@ class Dispatcher:
             elif command.name == "untag":
                 remove_tag(ticket.tags, command.argument)
             if command.name == "invoice":
-                self._invoice(ticket, message, command, plan, stamp)
+                self._invoice(ticket, command, plan, stamp, f"invoice:{ticket.id}:{message.id}:{position}")
             elif command.name in ("paid", "refund", "void"):
                 key = f"{command.name}:{ticket.id}:{message.id}:{position}"
                 self._lifecycle(ticket, command, plan, stamp, key)
@@ -328,9 +328,7 @@ class Dispatcher:
         ticket.updated_at = stamp
         self.store.save_ticket(ticket)
 
-    def _invoice(
-        self, ticket: Ticket, message: StoredMessage, command: Command, plan: ReplyPlan, stamp: str
-    ) -> None:
+    def _invoice(self, ticket: Ticket, command: Command, plan: ReplyPlan, stamp: str, key: str) -> None:
         """Issue the invoice an ``#invoice`` command asks for (checked when the reply was read).
 
         Should it still fail (a PDF or template problem), nothing is issued and
@@ -339,7 +337,7 @@ class Dispatcher:
         rate = Decimal(str(self.actions.config.business.tax_rate))
         try:
             order = parse_order(command.argument, list(command.items), rate)
-            invoice = self.actions.invoice(ticket, order, f"invoice:{ticket.id}:{message.id}")
+            invoice = self.actions.invoice(ticket, order, key)
         except Exception as exc:  # Told to the owner; the reply's other commands still apply.
             log.exception("invoice for ticket %s failed", ticket.id)
             plan.errors.append(f"{command.line}: not issued: {exc}")

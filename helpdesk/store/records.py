@@ -280,3 +280,6 @@ class Invoice(_Document):
     # What asked for it (the owner's reply, a command-line request): asked
     # again after a crash, the same request finds its invoice instead of a second one.
     origin: str = ""
+    # Issued, its mail not yet queued: the mail is queued only once the invoice
+    # is committed, so no mail ever carries a number the store does not hold.
+    mail_pending: bool = False

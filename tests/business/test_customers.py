@@ -91,8 +91,10 @@ def test_the_json_document_has_the_contract_fields() -> None:
     half = Invoice(
         2, "INV-2", "invoice", "INV-{seq}", 2, "2026-02-02", record.email, "EUR", total="50.00", paid="20.00"
     )
+    # A credit note of 10.00 on the second: 50.00 - 10.00 credited - 20.00 paid = 20.00 owed.
+    half.credited = "10.00"
     document = customer_document(record, [ticket], [paid, half])
     assert {"email", "name", "tickets", "invoices", "total_spent", "opted_out", "ratings"} <= set(document)
     assert document["tickets"] == [{"id": 7, "subject": "Lid", "status": "new", "created_at": STAMP}]
     assert [item["number"] for item in document["invoices"]] == ["INV-1", "INV-2"]
-    assert (document["total_spent"], document["outstanding"]) == ("120.00", "30.00")
+    assert (document["total_spent"], document["outstanding"]) == ("120.00", "20.00")
