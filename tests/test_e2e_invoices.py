@@ -89,6 +89,11 @@ def test_the_owner_invoices_from_a_reply_and_the_customer_gets_the_pdf(harness: 
     # The owner's words went to the customer as a reply too; the item lines did not.
     [relayed] = [m for m in harness.to("zoe@example.org") if m["X-Helpdesk-Kind"] == "reply"]
     assert "Here is your invoice." in text_of(relayed) and "Blue teapot" not in text_of(relayed)
+    # The owner's next notification about her shows the invoice still to be paid.
+    harness.mailbox.append(customer_mail("zoe@example.org", "Order 13", "And another.", name="Zoë Martin"))
+    harness.cycle()
+    latest = [m for m in harness.to(OWNER) if m["X-Helpdesk-Kind"] == "owner-notification"][-1]
+    assert "Open invoice INV-2026-0001: £80.78 to pay" in text_of(latest)
     listed = json.loads(helpdesk("--config", str(harness.config_path), "invoice", "list", "--json").stdout)
     assert [(item["number"], item["total"], item["status"]) for item in listed] == [
         ("INV-2026-0001", "80.78", "open")

@@ -24,6 +24,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from helpdesk.business.invoices import outstanding
 from helpdesk.store.records import TAG_NAME, Customer, Invoice, Ticket, add_tag, remove_tag
 
 FIELDS = ("name", "address", "taxid", "birthday", "lang", "tag", "note", "optout")
@@ -147,15 +148,11 @@ def purchases(invoices: list[Invoice]) -> tuple[Decimal, Decimal]:
     Owed on an open invoice: its total, less its credit notes, less what was paid.
     """
     spent = sum((Decimal(item.paid) for item in invoices if item.kind == "invoice"), Decimal(0))
-    outstanding = sum(
-        (
-            Decimal(item.total) - Decimal(item.credited) - Decimal(item.paid)
-            for item in invoices
-            if item.kind == "invoice" and item.status == "open"
-        ),
+    owing = sum(
+        (outstanding(item) for item in invoices if item.kind == "invoice" and item.status == "open"),
         Decimal(0),
     )
-    return spent, outstanding
+    return spent, owing
 
 
 def customer_document(customer: Customer, tickets: list[Ticket], invoices: list[Invoice]) -> dict[str, Any]:

@@ -389,7 +389,9 @@ def _layout(
     pdf.set_creation_date(_issued_at(invoice.issued_on))
     pdf.set_title(f"{title} {invoice.number}")
     pdf.set_author(seller)
-    pdf.set_subject(f"{title} {invoice.number} for {invoice.bill_to.get('name') or invoice.customer}")
+    # The customer is named on the page, not in the metadata: the document stays the legal
+    # record when the customer is forgotten, without naming them in plain text.
+    pdf.set_subject(f"{title} {invoice.number}")
     pdf.set_creator("helpdesk")
     pdf.set_lang(str(fmt.locale).replace("_", "-"))
     pdf.footer_text = f"{seller} \u00b7 {title} {invoice.number}"

@@ -176,16 +176,20 @@ def keep_invoices(store: Store, person: Person) -> int:
     """Keep the customer's invoices, because tax law requires it, minus what it does not require.
 
     An issued invoice must be kept for the statutory period (e.g. 8 to 10
-    years in the EU, 6 to 8 in India) and must name the buyer: the name, the
-    postal address and the tax id stay on the record, and the issued PDF stays
-    as it was sent (it is the legal document). The e-mail address is not
-    required: it is removed from the record, which then belongs to no
-    customer. Returns how many invoices were kept.
+    years in the EU, 6 to 8 in India) and names the buyer. The issued PDF is
+    that legal document and stays exactly as it was sent (its text is
+    compressed and its metadata names no customer). The record beside it keeps
+    the number, the amounts, the dates and the buyer's tax id, which tax
+    reporting needs, and loses the name and the postal and e-mail addresses,
+    which the PDF holds: it then belongs to no customer. Returns how many were kept.
     """
     invoices = _invoices_of(store, person)
     for invoice in invoices:
         invoice.customer = f"forgotten-{invoice.id}@invalid"
-        invoice.bill_to = {**invoice.bill_to, "email": ""}
+        invoice.bill_to = {**invoice.bill_to, "name": REDACTED_TEXT, "email": "", "address": ""}
+        invoice.lines = [_redact_document(person, line) for line in invoice.lines]
+        invoice.note = person.redact(invoice.note)
+        invoice.reference = person.redact(invoice.reference)
         store.save_invoice(invoice)
     return len(invoices)
 

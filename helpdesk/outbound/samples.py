@@ -30,6 +30,8 @@ _CUSTOMER = {
     "tags": ["wholesale"],
     "language": "fr",
     "notes": ["prefers a call before 10:00"],
+    "spent": "€240.00",
+    "open_invoices": [{"number": "INV-2026-0007", "owed": "€53.55", "due_on": "2026-12-08"}],
 }
 _TICKET = {
     "id": 42,

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from helpdesk.business.customers import purchases
 from helpdesk.business.invoicepdf import epc_payload, render_invoice_pdf, upi_payload
 from helpdesk.business.invoices import (
     InvoiceOrder,
@@ -33,6 +34,7 @@ from helpdesk.business.invoices import (
     invoice_summary,
     issue_invoice,
     lifecycle_target,
+    outstanding,
     overdue_from,
     payment_summary,
     prepare_credit_note,
@@ -126,9 +128,31 @@ class Actions:
                 "notes": [note["text"] for note in reversed(customer.notes[-NOTES_SHOWN:])]
                 if customer
                 else [],
+                **self._purchases(ticket.customer),
             }
         context.update(extra)
         return context
+
+    def _purchases(self, email: str) -> dict[str, Any]:
+        """The customer's purchase history for the owner: spent so far, and the invoices still open."""
+        invoices = self.store.invoices_of(email)
+        if not invoices:
+            return {"spent": "", "open_invoices": []}
+        locale = self.config.business.locale
+        spent, _ = purchases(invoices)
+        currency = invoices[-1].currency
+        return {
+            "spent": format_amount(str(spent), currency, locale),
+            "open_invoices": [
+                {
+                    "number": item.number,
+                    "owed": format_amount(str(outstanding(item)), item.currency, locale),
+                    "due_on": item.due_on or "",
+                }
+                for item in invoices
+                if item.kind == "invoice" and item.status == "open"
+            ],
+        }
 
     # -- sending -------------------------------------------------------------------
 

@@ -10,11 +10,14 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from helpdesk.business.invoicepdf import render_invoice_pdf
+from helpdesk.business.invoices import issue_invoice
 from helpdesk.business.privacy import (
     REDACTED_ADDRESS,
     Erasure,
@@ -22,6 +25,7 @@ from helpdesk.business.privacy import (
     export_customer,
     forget_customer,
 )
+from helpdesk.config import BusinessConfig
 from helpdesk.intake.archive import MailArchive, MailSource
 from helpdesk.intake.quarantine import Quarantine
 from helpdesk.outbound.compose import Outbound
@@ -360,24 +364,33 @@ def test_person_matches_addresses_whole_and_names_in_both_json_forms() -> None:
     assert person.redact(f"{ZOE_NAME} <{ZOE}>") == f"[forgotten] <{REDACTED_ADDRESS}>"
 
 
-def test_invoices_are_kept_with_what_the_law_requires_and_without_the_email(tmp_path: Path) -> None:
+def test_invoices_are_kept_as_issued_and_name_nobody_in_plain_text(tmp_path: Path) -> None:
     store = fill(tmp_path)
     invoice = Invoice(
         id=0, number="INV-2026-0001", kind="invoice", series="INV-2026-{seq}", sequence=1,
-        issued_on="2026-03-03", customer=ZOE, currency="EUR", total="53.55",
-        bill_to={"name": ZOE_NAME, "email": ZOE, "address": "3 Rue Haute, Paris", "tax_id": ""},
+        issued_on="2026-03-03", due_on="2026-03-17", customer=ZOE, currency="EUR",
+        net="45.00", tax="8.55", total="53.55",
+        bill_to={"name": ZOE_NAME, "email": ZOE, "address": "3 Rue Haute, Paris", "tax_id": "FR40303265045"},
+        lines=[{"description": "Blue teapot", "quantity": "1", "unit": "", "unit_price": "45.00",
+                "tax_rate": "19", "hsn_sac": "", "taxable": "45.00", "tax": "8.55", "total": "53.55"}],
     )  # fmt: skip
-    store.issue_invoice(invoice)
+    business = BusinessConfig(name="Acme Tea Co.", email="support@acme.example", tax_id="DE123456789")
+    pdf = render_invoice_pdf(invoice, business)
+    issue_invoice(store, tmp_path, invoice, pdf)
     store.commit()
     target = export_customer(store, tmp_path, ZOE, tmp_path / "export")
     document = json.loads((target / "customer.json").read_text(encoding="utf-8"))
     assert [item["number"] for item in document["invoices"]] == ["INV-2026-0001"]
+    shutil.rmtree(tmp_path / "export")
     erasure = forget(tmp_path, store)
     assert erasure.invoices_kept == 1 and "1 invoice(s) kept (tax law)" in erasure.summary()
     [kept] = list(store.invoices())
-    assert (kept.number, kept.total) == ("INV-2026-0001", "53.55")
-    assert kept.bill_to["name"] == ZOE_NAME and kept.bill_to["address"] == "3 Rue Haute, Paris"
-    assert ZOE not in json.dumps(kept.to_doc()) and store.invoices_of(ZOE) == []
+    assert (kept.number, kept.total, kept.bill_to["tax_id"]) == ("INV-2026-0001", "53.55", "FR40303265045")
+    # The issued PDF is kept byte for byte (it is the legal document) ...
+    assert (tmp_path / kept.pdf_path).read_bytes() == pdf
+    # ... and no file, that PDF included, holds her address or name in plain text.
+    assert leaks(tmp_path) == []
+    assert store.invoices_of(ZOE) == []
 
 
 def test_a_name_is_matched_as_whole_words_and_never_deletes_by_itself(tmp_path: Path) -> None:

@@ -78,6 +78,8 @@ def customer(**changes: Any) -> dict[str, Any]:
         "tags": [],
         "language": "",
         "notes": [],
+        "spent": "",
+        "open_invoices": [],
     }
     return {**values, **changes}
 
