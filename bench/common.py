@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import cProfile
+import functools
 import json
 import os
 import platform
@@ -269,3 +270,37 @@ def profile_lines(rows: Sequence[dict[str, Any]], *, name_width: int, seconds_wi
                 f"{row['calls']:>9,}  {row['name']}"
             )
     return lines
+
+
+@contextlib.contextmanager
+def phase_timer(phases: Sequence[tuple[str, type, str]]) -> Iterator[dict[str, float]]:
+    """Accumulate the time spent in each of ``phases`` (label, class, method) while the block runs.
+
+    The methods are wrapped on their classes for the duration of the block and call straight
+    through, so the cycle under test runs unchanged. A phase whose method no longer exists
+    is simply not reported.
+    """
+    spent: dict[str, float] = {}
+    originals: list[tuple[type, str, Any]] = []
+
+    def timed(label: str, method: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(method)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return method(*args, **kwargs)
+            finally:
+                spent[label] = spent.get(label, 0.0) + time.perf_counter() - start
+
+        return wrapper
+
+    for label, owner, name in phases:
+        method = owner.__dict__.get(name)
+        if callable(method):
+            originals.append((owner, name, method))
+            setattr(owner, name, timed(label, method))
+    try:
+        yield spent
+    finally:
+        for owner, name, method in originals:
+            setattr(owner, name, method)

@@ -38,12 +38,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import functools
 import logging
 import shutil
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -175,39 +174,6 @@ def logged_warnings() -> Iterator[list[str]]:
         root.removeHandler(handler)
 
 
-@contextlib.contextmanager
-def phase_timer() -> Iterator[dict[str, float]]:
-    """Accumulate the time spent in each of :data:`PHASES` while the block runs.
-
-    As ``bench/ingest.py``'s: the methods are wrapped on their classes for the block and call
-    straight through; a phase whose method no longer exists is not reported.
-    """
-    spent: dict[str, float] = {}
-    originals: list[tuple[type, str, Any]] = []
-
-    def timed(label: str, method: Callable[..., Any]) -> Callable[..., Any]:
-        @functools.wraps(method)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            start = time.perf_counter()
-            try:
-                return method(*args, **kwargs)
-            finally:
-                spent[label] = spent.get(label, 0.0) + time.perf_counter() - start
-
-        return wrapper
-
-    for label, owner, name in PHASES:
-        method = owner.__dict__.get(name)
-        if callable(method):
-            originals.append((owner, name, method))
-            setattr(owner, name, timed(label, method))
-    try:
-        yield spent
-    finally:
-        for owner, name, method in originals:
-            setattr(owner, name, method)
-
-
 def make_config(
     directory: Path,
     mailbox: ImapMailbox,
@@ -268,7 +234,7 @@ def run_mode(
     what = f"first start, {LABELS[mode]}"
     delivered = sink.delivered()
     common.flush_file_system()
-    with logged_warnings() as warnings, phase_timer() as phases:
+    with logged_warnings() as warnings, common.phase_timer(PHASES) as phases:
         report, elapsed, waiting, failed = first_start(config)
     sent = sink.delivered() - delivered
     check_report(report, len(uids), what)

@@ -49,7 +49,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import cProfile
-import functools
 import shutil
 import socket
 import statistics
@@ -57,7 +56,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from email.parser import BytesHeaderParser
@@ -426,40 +425,6 @@ PHASES: tuple[tuple[str, type, str], ...] = (
 )
 
 
-@contextlib.contextmanager
-def phase_timer() -> Iterator[dict[str, float]]:
-    """Accumulate the time spent in each of :data:`PHASES` while the block runs.
-
-    The methods are wrapped on their classes for the duration of the block and call straight
-    through, so the cycle under test runs unchanged. A phase whose method no longer exists
-    is simply not reported.
-    """
-    spent: dict[str, float] = {}
-    originals: list[tuple[type, str, Any]] = []
-
-    def timed(label: str, method: Callable[..., Any]) -> Callable[..., Any]:
-        @functools.wraps(method)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            start = time.perf_counter()
-            try:
-                return method(*args, **kwargs)
-            finally:
-                spent[label] = spent.get(label, 0.0) + time.perf_counter() - start
-
-        return wrapper
-
-    for label, owner, name in PHASES:
-        method = owner.__dict__.get(name)
-        if callable(method):
-            originals.append((owner, name, method))
-            setattr(owner, name, timed(label, method))
-    try:
-        yield spent
-    finally:
-        for owner, name, method in originals:
-            setattr(owner, name, method)
-
-
 # ---------------------------------------------------------------------------------------------
 # Growth: does a message cost more when the store is large?
 # ---------------------------------------------------------------------------------------------
@@ -534,7 +499,7 @@ def run_cycle(
     delivered = sink.delivered()
     common.flush_file_system()
     profile = cProfile.Profile() if profile_to is not None else None
-    with phase_timer() as phases:
+    with common.phase_timer(PHASES) as phases:
         start = time.perf_counter()
         if profile is not None:
             report = profile.runcall(helpdesk.cycle, opened.connection)

@@ -67,7 +67,7 @@ class ImapMailbox:
             imap.socket().setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             imap.login(self.username, self.password)
         except BaseException:
-            _close_quietly(imap)
+            close_quietly(imap)
             raise
         return imap
 
@@ -78,7 +78,7 @@ class ImapMailbox:
         try:
             yield imap
         finally:
-            _close_quietly(imap)
+            close_quietly(imap)
 
     def append(self, raw: bytes, folder: str = "INBOX") -> int | None:
         """Append one message (no flags) and return its UID if the server says."""
@@ -162,7 +162,7 @@ class ImapMailbox:
             callback()
 
 
-def _close_quietly(imap: IMAPClient) -> None:
+def close_quietly(imap: IMAPClient) -> None:
     """Log out, or at least drop the connection, ignoring a dead peer."""
     try:
         imap.logout()
