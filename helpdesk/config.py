@@ -379,16 +379,41 @@ def _invoices(file: str, data: Mapping[str, Any]) -> InvoicesConfig:
             raise section.error(key, str(exc)) from None
     if invoice_format == credit_format:
         raise section.error("credit_note_format", "must differ from number_format (each has its own series)")
+    upi_id = section.text("upi_id", "").strip()
+    iban = section.text("iban", "").replace(" ", "").upper()
+    bic = section.text("bic", "").strip().upper()
+    _check_payment_codes(section, upi_id, iban, bic)
     return InvoicesConfig(
         number_format=invoice_format,
         credit_note_format=credit_format,
         year_start=year_start,
         payment_details=section.text("payment_details", ""),
         due_days=section.integer("due_days", 14, low=0, high=365),
-        upi_id=section.text("upi_id", "").strip(),
-        iban=section.text("iban", "").replace(" ", "").upper(),
-        bic=section.text("bic", "").strip().upper(),
+        upi_id=upi_id,
+        iban=iban,
+        bic=bic,
     )
+
+
+def _check_payment_codes(section: _Section, upi_id: str, iban: str, bic: str) -> None:
+    """A UPI id or IBAN/BIC that would make every invoice's QR code fail is refused at start-up."""
+    if not (upi_id or iban or bic):
+        return
+    from helpdesk.business.invoicepdf import epc_payload, upi_payload
+
+    if upi_id:
+        try:
+            upi_payload(upi_id, "check", "1.00", "INR")
+        except ValueError as exc:
+            raise section.error("upi_id", str(exc)) from None
+    if iban or bic:
+        if not (iban and bic):
+            problem = "iban and bic go together (the EPC payment code needs both)"
+            raise section.error("iban" if bic else "bic", problem)
+        try:
+            epc_payload("check", iban, bic, "1.00")
+        except ValueError as exc:
+            raise section.error("bic" if "BIC" in str(exc) else "iban", str(exc)) from None
 
 
 def _schedule(section: _Section, key: str, default: str) -> str:

@@ -506,3 +506,21 @@ def test_first_sync_mode_and_since(tmp_path: Path) -> None:
     assert str(config_error(path)) == f"{path}: [imap] first_sync: {problem}"
     path = write_config(tmp_path, variant(imap={"since": "last year"}))
     assert str(config_error(path)) == f"{path}: [imap] since: not a date (YYYY-MM-DD): 'last year'"
+
+
+def test_payment_codes_are_checked_at_start_up(tmp_path: Path) -> None:
+    path = write_config(tmp_path, variant(invoices={"upi_id": "acmetea@upi"}))
+    assert load_config(path).invoices.upi_id == "acmetea@upi"
+    path = write_config(tmp_path, variant(invoices={"upi_id": "not a vpa"}))
+    assert str(config_error(path)).startswith(f"{path}: [invoices] upi_id: UPI id: expected e.g. name@bank")
+    path = write_config(
+        tmp_path, variant(invoices={"iban": "DE89 3704 0044 0532 0130 00", "bic": "COBADEFFXXX"})
+    )
+    assert load_config(path).invoices.iban == "DE89370400440532013000"
+    path = write_config(tmp_path, variant(invoices={"iban": "DE00 1234", "bic": "COBADEFFXXX"}))
+    assert str(config_error(path)).startswith(f"{path}: [invoices] iban: EPC QR: not an IBAN")
+    path = write_config(tmp_path, variant(invoices={"iban": "DE89370400440532013000"}))
+    assert (
+        str(config_error(path))
+        == f"{path}: [invoices] bic: iban and bic go together (the EPC payment code needs both)"
+    )
