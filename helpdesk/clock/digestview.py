@@ -18,6 +18,7 @@ in this module or in the templates.
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -26,9 +27,7 @@ from helpdesk.clock.digest import (
     ChartDay,
     CustomerLine,
     Digest,
-    DigestSection,
     FailureLine,
-    QuarantineLine,
     TicketLine,
     WeekCount,
     WeekMedians,
@@ -104,9 +103,9 @@ def digest_context(digest: Digest) -> dict[str, Any]:
         "top_customers": [_customer(line) for line in digest.top_customers],
         "failures": _listing(digest.failures_count, [_failure(line) for line in digest.failures]),
         "quarantined": _listing(
-            digest.quarantined_count, [_quarantined(line) for line in digest.quarantined]
+            digest.quarantined_count, [asdict(line) for line in digest.quarantined]
         ),
-        "sections": [_section(section) for section in digest.sections],
+        "sections": [asdict(section) for section in digest.sections],
     }
 
 
@@ -237,32 +236,4 @@ def _failure(line: FailureLine) -> dict[str, Any]:
         "created_at": line.created_at,
         "ticket_id": line.ticket_id,
         "reply_address": line.reply_address,
-    }
-
-
-def _quarantined(line: QuarantineLine) -> dict[str, Any]:
-    return {
-        "id": line.id,
-        "reason": line.reason,
-        "source": line.source,
-        "quarantined_at": line.quarantined_at,
-        "size": line.size,
-    }
-
-
-def _section(section: DigestSection) -> dict[str, Any]:
-    return {
-        "key": section.key,
-        "title": section.title,
-        "summary": section.summary,
-        "rows": [
-            {
-                "label": row.label,
-                "value": row.value,
-                "detail": row.detail,
-                "ticket_id": row.ticket_id,
-                "reply_address": row.reply_address,
-            }
-            for row in section.rows
-        ],
     }
