@@ -121,6 +121,9 @@ class InvoicesConfig:
     upi_id: str = ""
     iban: str = ""
     bic: str = ""
+    # Embed the EN 16931 XML (Factur-X / ZUGFeRD) in every invoice PDF, for
+    # EU customers whose accounting imports it (VAT businesses only).
+    facturx: bool = False
 
 
 @dataclass(frozen=True)
@@ -359,7 +362,7 @@ def _locale(section: _Section) -> str:
     return value
 
 
-def _invoices(file: str, data: Mapping[str, Any]) -> InvoicesConfig:
+def _invoices(file: str, data: Mapping[str, Any], business: BusinessConfig) -> InvoicesConfig:
     """``[invoices]``: numbering, the financial year, payment details and terms of payment."""
     from helpdesk.business.numbering import NumberingError, parse_year_start, validate_template
 
@@ -383,6 +386,9 @@ def _invoices(file: str, data: Mapping[str, Any]) -> InvoicesConfig:
     iban = section.text("iban", "").replace(" ", "").upper()
     bic = section.text("bic", "").strip().upper()
     _check_payment_codes(section, upi_id, iban, bic)
+    facturx = section.boolean("facturx", False)
+    if facturx:
+        _check_facturx(section, business)
     return InvoicesConfig(
         number_format=invoice_format,
         credit_note_format=credit_format,
@@ -392,7 +398,20 @@ def _invoices(file: str, data: Mapping[str, Any]) -> InvoicesConfig:
         upi_id=upi_id,
         iban=iban,
         bic=bic,
+        facturx=facturx,
     )
+
+
+def _check_facturx(section: _Section, business: BusinessConfig) -> None:
+    """Factur-X is an EU VAT e-invoice: it needs the business's country and no GST state."""
+    from helpdesk.business.facturx import seller_country
+
+    if business.state:
+        problem = "Factur-X carries VAT, not GST: remove [business] state or set facturx = false"
+        raise section.error("facturx", problem)
+    if not seller_country(business):
+        problem = "needs the business's country: set [business] tax_id (VAT number) or holiday_country"
+        raise section.error("facturx", problem)
 
 
 def _check_payment_codes(section: _Section, upi_id: str, iban: str, bic: str) -> None:
@@ -505,7 +524,7 @@ def load_config(path: Path | str) -> Config:
         rules_path=rules.path("path", base, shipped_directory("rules")),
         templates_path=templates.path("path", base, shipped_directory("templates")),
         digest_schedule=digest_schedule,
-        invoices=_invoices(file, data),
+        invoices=_invoices(file, data, business),
     )
 
 

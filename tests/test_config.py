@@ -524,3 +524,19 @@ def test_payment_codes_are_checked_at_start_up(tmp_path: Path) -> None:
         str(config_error(path))
         == f"{path}: [invoices] bic: iban and bic go together (the EPC payment code needs both)"
     )
+
+
+def test_facturx_needs_a_vat_business_whose_country_is_known(tmp_path: Path) -> None:
+    path = write_config(tmp_path, variant(business={"tax_id": "DE123456789"}, invoices={"facturx": True}))
+    assert load_config(path).invoices.facturx is True
+    assert load_config(write_config(tmp_path, MINIMAL)).invoices.facturx is False
+    path = write_config(tmp_path, variant(business={"holiday_country": "FR"}, invoices={"facturx": True}))
+    assert load_config(path).invoices.facturx is True
+    path = write_config(tmp_path, variant(invoices={"facturx": True}))
+    problem = "needs the business's country: set [business] tax_id (VAT number) or holiday_country"
+    assert str(config_error(path)) == f"{path}: [invoices] facturx: {problem}"
+    gst = variant(business={"tax_id": "29ABCDE1234F1Z5", "state": "KA"}, invoices={"facturx": True})
+    path = write_config(tmp_path, gst)
+    assert "Factur-X carries VAT, not GST" in str(config_error(path))
+    path = write_config(tmp_path, variant(invoices={"facturx": "yes"}))
+    assert str(config_error(path)).startswith(f"{path}: [invoices] facturx:")

@@ -14,6 +14,7 @@ import signal
 import time
 from pathlib import Path
 
+import facturx
 import pytest
 from pypdf import PdfReader
 
@@ -114,6 +115,36 @@ def test_a_malformed_item_line_is_pointed_out_and_uses_no_number(harness: Harnes
     harness.mailbox.append(owner_reply(notification(harness), "#invoice\nBlue teapot | 1 | 45.00"))
     harness.cycle()
     assert [invoice.number for invoice in harness.helpdesk.store.invoices()] == ["INV-2026-0001"]
+
+
+def test_with_facturx_the_invoice_pdf_carries_its_en16931_xml(tmp_path: Path, mailbox, smtp_sink) -> None:
+    business = {
+        **INVOICING,
+        "legal_name": "Kaffeerösterei Huber GmbH",
+        "address": "Hauptstraße 5\n80331 München",
+        "tax_id": "DE123456789",
+        "tax_rate": 19,
+        "currency": "EUR",
+        "locale": "de_DE",
+    }
+    invoices = {"facturx": True, "iban": "DE89 3704 0044 0532 0130 00", "bic": "COBADEFFXXX"}
+    harness = Harness(tmp_path, mailbox, smtp_sink, business=business, invoices=invoices)
+    try:
+        harness.mailbox.append(customer_mail("zoe@example.org", "Order 12", "Please invoice me."))
+        harness.cycle()
+        harness.mailbox.append(owner_reply(notification(harness), "#invoice\nEspresso 1 kg | 2 | 20.00"))
+        harness.cycle()
+        [invoice_mail] = [m for m in harness.to("zoe@example.org") if m["X-Helpdesk-Kind"] == "invoice"]
+        name, xml = facturx.get_xml_from_pdf(pdf_of(invoice_mail), check_xsd=True)
+        data = facturx.parse_ubl_cii_xml(xml)
+        assert name == "factur-x.xml"
+        expected = ("INV-2026-0001", "47.60", "DE89370400440532013000")
+        assert (data["BT-1"], data["BT-112"], data["BT-84"]) == expected
+        [invoice] = list(harness.helpdesk.store.invoices())
+        stored = (harness.config.storage_path / invoice.pdf_path).read_bytes()
+        assert stored == pdf_of(invoice_mail)
+    finally:
+        harness.close()
 
 
 @pytest.mark.slow

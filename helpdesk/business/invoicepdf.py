@@ -352,6 +352,7 @@ def render_invoice_pdf(
     payment_details: str = "",
     terms: str = "",
     qr_payload: str | None = None,
+    pdfa: bool = False,
 ) -> bytes:
     """The PDF of ``invoice`` (an invoice or a credit note) issued by ``business``, as bytes.
 
@@ -359,10 +360,12 @@ def render_invoice_pdf(
     ``payment_details`` (bank account, UPI id or IBAN, one or more lines) is printed under
     "Payment"; ``terms`` is the terms/refund policy line; ``qr_payload``, when given, is printed
     as a payment QR code beside the payment details (see :func:`upi_payload` and
-    :func:`epc_payload`). The same arguments always give the same bytes.
+    :func:`epc_payload`); ``pdfa`` makes it a PDF/A-3b document, the archival form a
+    Factur-X invoice is built on (:mod:`helpdesk.business.facturx`). The same arguments
+    always give the same bytes.
     """
     fmt = _Format(locale, invoice.currency or business.currency)
-    options = (fmt, payment_details, terms, qr_payload)
+    options = (fmt, payment_details, terms, qr_payload, pdfa)
     pdf = _layout(invoice, business, *options, light=True)
     if _missing_glyphs(pdf) & _full_coverage():
         pdf = _layout(invoice, business, *options, light=False)
@@ -376,6 +379,7 @@ def _layout(
     payment_details: str,
     terms: str,
     qr_payload: str | None,
+    pdfa: bool,
     *,
     light: bool,
 ) -> FPDF:
@@ -383,7 +387,8 @@ def _layout(
     title = "Credit Note" if credit_note else ("Tax Invoice" if business.tax_id.strip() else "Invoice")
     seller = business.legal_name.strip() or business.name
 
-    pdf = _InvoicePDF(orientation="portrait", unit="mm", format="A4")
+    compliance = "PDF/A-3B" if pdfa else None
+    pdf = _InvoicePDF(orientation="portrait", unit="mm", format="A4", enforce_compliance=compliance)
     pdf.set_margins(_MARGIN, _MARGIN, _MARGIN)
     pdf.set_auto_page_break(True, margin=_BOTTOM)
     pdf.set_creation_date(_issued_at(invoice.issued_on))

@@ -22,6 +22,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from helpdesk.business.customers import purchases
+from helpdesk.business.facturx import embed_facturx
 from helpdesk.business.invoicepdf import epc_payload, render_invoice_pdf, upi_payload
 from helpdesk.business.invoices import (
     InvoiceOrder,
@@ -344,14 +345,7 @@ class Actions:
         today = now.astimezone(ZoneInfo(business.timezone)).date()
         stamp = iso(now)
         invoice, _ = prepare_invoice(self.config, self.store, order, ticket.customer, ticket.id, today, stamp)
-        pdf = render_invoice_pdf(
-            invoice,
-            business,
-            locale=business.locale,
-            payment_details=self.config.invoices.payment_details,
-            terms=business.terms,
-            qr_payload=self.qr_payload(invoice),
-        )
+        pdf = self.document_pdf(invoice)
         # Rendered now only to find a template problem before anything is recorded;
         # the mail itself is made once the invoice is committed (mail_documents).
         summary = invoice_summary(invoice, business.locale)
@@ -365,6 +359,28 @@ class Actions:
             ticket.open_invoices[invoice.number] = overdue
             self.store.save_ticket(ticket)
         return invoice
+
+    def document_pdf(self, document: Invoice) -> bytes:
+        """The PDF of an invoice or credit note, with its Factur-X XML when ``[invoices] facturx`` is on.
+
+        A credit note asks for no payment: no payment details, no QR code.
+        """
+        settings, business = self.config.invoices, self.config.business
+        invoice = document.kind == "invoice"
+        pdf = render_invoice_pdf(
+            document,
+            business,
+            locale=business.locale,
+            payment_details=settings.payment_details if invoice else "",
+            terms=business.terms,
+            qr_payload=self.qr_payload(document),
+            pdfa=settings.facturx,
+        )
+        if not settings.facturx:
+            return pdf
+        terms = f"Payable by {document.due_on}" if invoice and document.due_on else ""
+        payment = {"payment_terms": terms, "iban": settings.iban, "bic": settings.bic}
+        return embed_facturx(pdf, document, business, **payment)
 
     def qr_payload(self, invoice: Invoice) -> str | None:
         """The payment QR code's text for ``invoice``: UPI for INR with ``upi_id``, EPC for EUR with ``iban``.
@@ -501,10 +517,7 @@ class Actions:
         now, today = self._today()
         stamp = iso(now)
         note = prepare_credit_note(self.config, self.store, invoice, amount, order.reason, today, stamp)
-        # A credit note asks for no payment: no payment details, no QR code.
-        pdf = render_invoice_pdf(
-            note, business, locale=business.locale, payment_details="", terms=business.terms
-        )
+        pdf = self.document_pdf(note)
         # Rendered now only to find a template problem before anything is recorded.
         self.templates.render("invoice", self.context(ticket, invoice=invoice_summary(note, business.locale)))
         note.origin = key
