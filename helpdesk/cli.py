@@ -445,6 +445,26 @@ def _create_invoice(config: Config, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_testimonials(config: Config, args: argparse.Namespace) -> int:
+    """The quotes customers allowed the business to use, newest first (nothing else may be used)."""
+    store = _read_store(config)
+    quotes = [
+        {"customer": customer.email, **quote}
+        for customer in store.customers()
+        for quote in customer.testimonials
+    ]
+    quotes.sort(key=lambda quote: str(quote.get("at", "")), reverse=True)
+    if args.json:
+        _print_json(quotes)
+        return 0
+    for quote in quotes:
+        named, day = quote.get("name") or "(anonymous)", str(quote["at"])[:10]
+        print(f'"{quote["quote"]}"\n  - {named}, {quote["score"]}/5, {day} (ticket #{quote["ticket"]})')
+    if not quotes:
+        print("no testimonials yet: a customer who rates 5 with a comment is asked whether to be quoted")
+    return 0
+
+
 def cmd_digest(config: Config, args: argparse.Namespace) -> int:
     """Show the weekly digest as of now (``--preview``), or send it to the owner now (``--send``)."""
     from helpdesk.daemon import Helpdesk, Request, queue_request
@@ -478,7 +498,7 @@ def _preview_digest(config: Config) -> Outbound:
     """The digest as a message, from a read-only view of the store (works while the daemon runs)."""
     from helpdesk.clock.digest import build_digest
     from helpdesk.clock.digestview import digest_outbound
-    from helpdesk.daemon import load_policy
+    from helpdesk.daemon import add_digest_sections, load_policy
     from helpdesk.intake.quarantine import Quarantine
     from helpdesk.outbound.outbox import Outbox
     from helpdesk.owner.tokens import read_tokens
@@ -488,15 +508,17 @@ def _preview_digest(config: Config) -> Outbound:
     templates, _, hours = load_policy(config)
     store = _read_store(config)
     tokens = read_tokens(config.storage_path, config.business.email)
+    now = utc_now()
     digest = build_digest(
         store,
         hours,
-        utc_now(),
+        now,
         tokens,
         failures=Outbox.failed_in(config.storage_path),
         quarantined=Quarantine(config.storage_path).entries(),
     )
     owner = (config.owner.name, config.owner.email)
+    digest = add_digest_sections(digest, store, tokens, now)
     return digest_outbound(digest, templates, business_context(config), owner)
 
 
@@ -588,6 +610,8 @@ def build_parser() -> argparse.ArgumentParser:
     invoice.add_argument("--status", choices=INVOICE_STATUSES)
     invoice.add_argument("--json", action="store_true")
     invoice.add_argument("--pdf", metavar="FILE", help="with show: write the invoice's PDF to FILE")
+    testimonials = commands.add_parser("testimonials", help="the quotes customers allowed you to use")
+    testimonials.add_argument("--json", action="store_true")
     digest = commands.add_parser("digest", help="the weekly digest: preview it, or send it to the owner now")
     what = digest.add_mutually_exclusive_group(required=True)
     what.add_argument("--preview", action="store_true", help="print the text part (nothing is sent)")
@@ -609,6 +633,7 @@ CONFIGURED_COMMANDS: dict[str, Callable[[Config, argparse.Namespace], int]] = {
     "digest": cmd_digest,
     "customer": cmd_customer,
     "invoice": cmd_invoice,
+    "testimonials": cmd_testimonials,
 }
 
 

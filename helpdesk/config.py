@@ -21,6 +21,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from helpdesk.errors import ConfigError
+from helpdesk.store.records import TAG_NAME
 
 CONFIG_ENV = "HELPDESK_CONFIG"
 SECURITY_MODES = ("ssl", "starttls", "none")
@@ -127,6 +128,33 @@ class InvoicesConfig:
 
 
 @dataclass(frozen=True)
+class FeedbackConfig:
+    """How the business asks for feedback and thanks its customers."""
+
+    # At most one satisfaction question per customer in this many days.
+    min_interval_days: int = 30
+    # The causes a complaint can be put down to (``#cause``), for the digest.
+    causes: tuple[str, ...] = (
+        "late-delivery", "damaged", "wrong-item", "quality", "price", "service", "other",
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class GreetingsConfig:
+    """Which greetings go out, when (local business time) and how fast."""
+
+    birthday: bool = True
+    new_year: bool = True
+    # The anniversary of the customer's first invoice.
+    anniversary: bool = False
+    time: str = "09:00"
+    # A long list goes out over hours: at most this many greetings an hour.
+    per_hour: int = 60
+    # No greetings on the business's closed days ([business] holidays).
+    skip_holidays: bool = True
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole configuration of one helpdesk instance."""
 
@@ -140,6 +168,8 @@ class Config:
     templates_path: Path
     digest_schedule: str = "monday 08:00"
     invoices: InvoicesConfig = field(default_factory=InvoicesConfig)
+    feedback: FeedbackConfig = field(default_factory=FeedbackConfig)
+    greetings: GreetingsConfig = field(default_factory=GreetingsConfig)
 
 
 def default_workers() -> int:
@@ -435,6 +465,44 @@ def _check_payment_codes(section: _Section, upi_id: str, iban: str, bic: str) ->
             raise section.error("bic" if "BIC" in str(exc) else "iban", str(exc)) from None
 
 
+def _feedback(file: str, data: Mapping[str, Any]) -> FeedbackConfig:
+    """``[feedback]``: how often a customer may be asked, and the causes of complaints."""
+    from helpdesk.policy.durations import BusinessTimeError, parse_duration
+
+    section = _table(file, data, "feedback", required=False)
+    text = section.text("min_interval", "30 days")
+    try:
+        interval = parse_duration(text)
+    except BusinessTimeError as exc:
+        raise section.error("min_interval", str(exc)) from None
+    if interval.business or interval.unit not in ("days", "weeks"):
+        raise section.error("min_interval", f"write calendar days or weeks, e.g. \"30 days\", got {text!r}")
+    causes = section.data.get("causes", list(FeedbackConfig.causes))
+    if not isinstance(causes, list) or not causes or not all(isinstance(item, str) for item in causes):
+        raise section.error("causes", 'must be a list of names, e.g. ["late-delivery", "damaged"]')
+    names = tuple(item.strip().lower() for item in causes)
+    for name in names:
+        if not TAG_NAME.fullmatch(name):
+            raise section.error("causes", f"{name!r}: use letters, digits, - . _ (at most 40)")
+    return FeedbackConfig(min_interval_days=round(interval.seconds / 86400), causes=names)
+
+
+def _greetings(file: str, data: Mapping[str, Any]) -> GreetingsConfig:
+    """``[greetings]``: birthday, New Year and first-purchase anniversary greetings."""
+    section = _table(file, data, "greetings", required=False)
+    time_text = section.text("time", "09:00")
+    if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", time_text):
+        raise section.error("time", f"expected HH:MM (24-hour, local business time), got {time_text!r}")
+    return GreetingsConfig(
+        birthday=section.boolean("birthday", True),
+        new_year=section.boolean("new_year", True),
+        anniversary=section.boolean("anniversary", False),
+        time=time_text,
+        per_hour=section.integer("per_hour", 60, low=1, high=10_000),
+        skip_holidays=section.boolean("skip_holidays", True),
+    )
+
+
 def _schedule(section: _Section, key: str, default: str) -> str:
     """A ``[schedule]`` text such as ``"monday 08:00"``, checked by the scheduler's parser."""
     # Imported here: the clock package (and its schedule dependency) is needed only for this check.
@@ -525,6 +593,8 @@ def load_config(path: Path | str) -> Config:
         templates_path=templates.path("path", base, shipped_directory("templates")),
         digest_schedule=digest_schedule,
         invoices=_invoices(file, data, business),
+        feedback=_feedback(file, data),
+        greetings=_greetings(file, data),
     )
 
 

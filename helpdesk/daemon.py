@@ -19,15 +19,18 @@ import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from helpdesk.business.greetings import queue_greetings
 from helpdesk.business.invoices import parse_order
 from helpdesk.business.privacy import Erasure, forget_customer
 from helpdesk.clock.digest import Digest, build_digest
 from helpdesk.clock.digestview import digest_outbound
+from helpdesk.clock.satisfaction import satisfaction_section
 from helpdesk.clock.scheduler import Scheduler
 from helpdesk.config import Config
 from helpdesk.errors import ConfigError, ConnectionFailed, DataDirectoryBusy, UsageError
@@ -43,7 +46,7 @@ from helpdesk.outbound.outbox import Outbox, SendReport
 from helpdesk.outbound.render import Templates
 from helpdesk.outbound.smtp import SmtpTransport
 from helpdesk.owner.tokens import ReplyTokens, load_secret
-from helpdesk.policy.actions import Actions
+from helpdesk.policy.actions import Actions, business_context
 from helpdesk.policy.businesstime import BusinessHours
 from helpdesk.policy.dispatch import Dispatcher
 from helpdesk.policy.durations import BusinessTimeError
@@ -74,9 +77,22 @@ def load_policy(config: Config) -> tuple[Templates, RuleSet, BusinessHours]:
     return templates, rules, hours
 
 
+def add_digest_sections(digest: Digest, store: Store, tokens: ReplyTokens, now: datetime) -> Digest:
+    """``digest`` with the sections later features add after the core figures: customer satisfaction."""
+    names = {customer.email: customer.name for customer in store.customers()}
+    section = satisfaction_section(store.ticket_documents(), now, digest.timezone, tokens, names)
+    if section is not None:
+        digest.sections.append(section)
+    return digest
+
+
 def job_schedules(config: Config) -> dict[str, str]:
     """The daemon's scheduled jobs and when they run (names are their keys in the store)."""
-    return {"rule-tick": RULE_TICK, "digest": config.digest_schedule}
+    jobs = {"rule-tick": RULE_TICK, "digest": config.digest_schedule}
+    greetings = config.greetings
+    if greetings.birthday or greetings.new_year or greetings.anniversary:
+        jobs["greetings"] = f"daily {greetings.time}"
+    return jobs
 
 
 @dataclass(frozen=True)
@@ -126,7 +142,11 @@ class Helpdesk:
         self.actions = Actions(config, self.store, self.outbox, templates, self.tokens, clock)
         self.dispatcher = Dispatcher(self.store, self.actions, rules, hours, data_dir, clock)
         self.scheduler = Scheduler(self.store, config.business.timezone, clock)
-        work = {"rule-tick": self.dispatcher.tick, "digest": self.send_digest}
+        work = {
+            "rule-tick": self.dispatcher.tick,
+            "digest": self.send_digest,
+            "greetings": self.send_greetings,
+        }
         for name, when in job_schedules(config).items():
             self.scheduler.add(name, when, work[name])
         # The folder's UIDVALIDITY and the highest UID the last ingest saw there.
@@ -403,13 +423,30 @@ class Helpdesk:
 
     def digest(self) -> Digest:
         """The weekly digest as of now, from the store."""
-        return build_digest(
+        now = self.clock()
+        digest = build_digest(
             self.store,
             self.dispatcher.hours,
-            self.clock(),
+            now,
             self.tokens,
             failures=self.outbox.failed(),
             quarantined=self.quarantine.entries(),
+        )
+        return add_digest_sections(digest, self.store, self.tokens, now)
+
+    def send_greetings(self) -> int:
+        """Queue today's birthday, New Year and anniversary greetings (the daily greetings job)."""
+        hours = self.dispatcher.hours
+        return queue_greetings(
+            self.store,
+            self.outbox,
+            self.actions.templates,
+            self.tokens,
+            self.config.greetings,
+            self.config.business.timezone,
+            business_context(self.config),
+            lambda day: day in hours.holidays,
+            self.clock(),
         )
 
     def send_digest(self, key: str | None = None) -> bool:

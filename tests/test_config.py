@@ -540,3 +540,30 @@ def test_facturx_needs_a_vat_business_whose_country_is_known(tmp_path: Path) -> 
     assert "Factur-X carries VAT, not GST" in str(config_error(path))
     path = write_config(tmp_path, variant(invoices={"facturx": "yes"}))
     assert str(config_error(path)).startswith(f"{path}: [invoices] facturx:")
+
+
+def test_feedback_and_greetings_sections(tmp_path: Path) -> None:
+    config = load_config(write_config(tmp_path, MINIMAL))
+    assert config.feedback.min_interval_days == 30 and "late-delivery" in config.feedback.causes
+    greetings = config.greetings
+    assert (greetings.birthday, greetings.anniversary, greetings.time) == (True, False, "09:00")
+    changed = variant(
+        feedback={"min_interval": "2 weeks", "causes": ["Late", "broken-part"]},
+        greetings={"anniversary": True, "time": "10:30", "per_hour": 20},
+    )
+    config = load_config(write_config(tmp_path, changed))
+    assert (config.feedback.min_interval_days, config.feedback.causes) == (14, ("late", "broken-part"))
+    greetings = config.greetings
+    assert (greetings.anniversary, greetings.time, greetings.per_hour) == (True, "10:30", 20)
+    for section, key, value, problem in (
+        ("feedback", "min_interval", "4 business hours", "write calendar days or weeks"),
+        ("feedback", "min_interval", "soon", "min_interval:"),
+        ("feedback", "causes", "late", "must be a list of names"),
+        ("feedback", "causes", ["late delivery"], "use letters, digits"),
+        ("greetings", "time", "9am", "expected HH:MM"),
+        ("greetings", "per_hour", 0, "per_hour"),
+        ("greetings", "birthday", "yes", "birthday"),
+    ):
+        path = write_config(tmp_path, variant(**{section: {key: value}}))
+        message = str(config_error(path))
+        assert message.startswith(f"{path}: [{section}] {key}:") and problem in message, message

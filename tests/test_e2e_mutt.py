@@ -316,9 +316,11 @@ def _run(tmp_path: Path, harness: Harness, owner_smtp: SmtpSink) -> None:
     assert ticket is not None
     assert ticket.status == "closed"
     assert any(entry["detail"] == "#close" for entry in ticket.history)
-    relayed = harness.helpdesk.store.messages(1)[-1]
+    # The relayed answer, then the thank-you note that the close sent.
+    relayed, thanks = harness.helpdesk.store.messages(1)[-2:]
     assert relayed.direction == "out"
     assert relayed.text == (
         "A new lid is on its way to you, Zoë; it should arrive on Thursday.\n\nSorry for the trouble!"
     )
     assert bare(reply["Message-ID"]) == relayed.message_id
+    assert thanks.direction == "out" and "from 1 to 5" in thanks.text

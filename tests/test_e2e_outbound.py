@@ -198,7 +198,8 @@ def test_commands_close_tag_and_command_only(harness: Harness) -> None:
     ticket = harness.helpdesk.store.ticket(1)
     assert ticket is not None
     assert ticket.status == "closed" and ticket.tags == ["vip"]
-    assert len(harness.to("kim@example.org")) == 1  # Only the acknowledgement.
+    # The acknowledgement, then the thank-you note that the close sends; no relayed reply.
+    assert [m["X-Helpdesk-Kind"] for m in harness.to("kim@example.org")] == ["acknowledge", "thank-you"]
     assert any(entry["detail"] == "#close" for entry in ticket.history)
 
 

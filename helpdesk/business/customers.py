@@ -158,7 +158,8 @@ def purchases(invoices: list[Invoice]) -> tuple[Decimal, Decimal]:
 def customer_document(customer: Customer, tickets: list[Ticket], invoices: list[Invoice]) -> dict[str, Any]:
     """The JSON shape of ``helpdesk customer show --json``: their tickets and invoices, oldest first.
 
-    ``ratings`` is there for the contract; it stays empty until feedback is recorded.
+    ``ratings`` are the customer's answers to satisfaction questions, oldest first;
+    ``testimonials`` the quotes they allowed the business to use.
     """
     spent, outstanding = purchases(invoices)
     return {
@@ -192,5 +193,9 @@ def customer_document(customer: Customer, tickets: list[Ticket], invoices: list[
         ],
         "total_spent": str(spent),
         "outstanding": str(outstanding),
-        "ratings": [],
+        "ratings": [dict(rating) for rating in customer.ratings],
+        "testimonials": [dict(quote) for quote in customer.testimonials],
+        "last_survey_at": customer.last_survey_at,
+        "greeted": dict(customer.greeted),
+        "loyalty_thanked_at": customer.loyalty_thanked_at,
     }

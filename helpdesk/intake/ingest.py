@@ -30,6 +30,7 @@ from datetime import datetime
 
 from helpdesk.config import Config
 from helpdesk.errors import MessageRejected, OwnerMailRejected
+from helpdesk.intake.answers import AnswerReading, apply_answer, read_answer
 from helpdesk.intake.archive import MailArchive, MailSource
 from helpdesk.intake.fetch import FetchedMessage
 from helpdesk.intake.message import InboundMessage
@@ -39,7 +40,7 @@ from helpdesk.intake.threads import base_subject, find_ticket, recipients
 from helpdesk.outbound.compose import new_message_id
 from helpdesk.owner.authentication import OWNER_PURPOSE, OwnerRejected, authenticate
 from helpdesk.owner.commands import plan_reply
-from helpdesk.owner.tokens import ReplyTokens
+from helpdesk.owner.tokens import UNSUBSCRIBE_PURPOSE, ReplyTokens
 from helpdesk.store.records import Customer, FolderState, StoredMessage, Ticket, iso
 from helpdesk.store.store import Store
 
@@ -181,6 +182,10 @@ class Ingestor:
             return self._record_our_history(message, source, archive_path)
         if sender == self.config.business.email:
             raise MessageRejected(f"sent from our own address {sender} (mail loop?)")
+        if not history and not message.is_bounce:
+            unsubscribing = self.tokens.ticket_in(recipients(message), UNSUBSCRIBE_PURPOSE)
+            if unsubscribing is not None:
+                return self._unsubscribe(message, unsubscribing, source or "")
         if sender == self.config.owner.email or self.tokens.ticket_in(recipients(message), OWNER_PURPOSE):
             return self._record_owner(message, source, archive_path)
 
@@ -191,6 +196,7 @@ class Ingestor:
 
         stamp = iso(now)
         reopened = False
+        reading: AnswerReading | None = None
         if decision.ticket_id is None:
             ticket = Ticket(
                 id=self.store.new_ticket_id(),
@@ -210,7 +216,9 @@ class Ingestor:
             ticket = found
             # Something new happened on an imported conversation: it is live now.
             ticket.imported = ticket.imported and history
-            reopened = ticket.status == "closed" and not history
+            if not history and sender == ticket.customer:
+                reading = read_answer(ticket, message.text, message.in_reply_to)
+            reopened = ticket.status == "closed" and not history and (reading is None or reading.reopen)
             if reopened:
                 ticket.status = "open"
                 ticket.closed_at = None
@@ -232,6 +240,8 @@ class Ingestor:
         report.messages_recorded = 1
         if history:
             return report
+        if reading is not None and self._answered(reading, ticket, stamp, stored.id):
+            return report
         # message.received first: its rules (priority words, say) set what the
         # ticket.created rules (the acknowledgement's promised answer time) rely on.
         self.store.add_event("message.received", ticket.id, stored.id)
@@ -240,6 +250,30 @@ class Ingestor:
         elif reopened:
             self.store.add_event("ticket.reopened", ticket.id, stored.id)
         return report
+
+    def _answered(self, reading: AnswerReading, ticket: Ticket, stamp: str, message_id: int) -> bool:
+        """Record the customer's answer to our question; True if that was all the message said.
+
+        A rating queues ``feedback.received`` (the rules decide what a low or a
+        glowing one leads to). An answer that was all the message said fires
+        nothing else: the owner is not notified and a closed ticket stays closed.
+        """
+        customer = self.store.customer(ticket.customer)
+        assert customer is not None, "the sender was recorded as a customer just now"
+        ticket.record(stamp, "answer", apply_answer(reading, ticket, customer, stamp, message_id))
+        self.store.save_ticket(ticket)
+        self.store.save_customer(customer)
+        if reading.kind == "rating":
+            self.store.add_event("feedback.received", ticket.id, message_id)
+        return not reading.reopen
+
+    def _unsubscribe(self, message: InboundMessage, customer_id: int, source: str) -> IngestReport:
+        """A mail to a customer's unsubscribe address: opt them out; it opens no ticket."""
+        customer = next((item for item in self.store.customers() if item.id == customer_id), None)
+        if customer is not None and customer.opt_out(iso(self.clock())):
+            self.store.save_customer(customer)
+            log.info("customer %d opted out by their unsubscribe address", customer_id)
+        return self._skip(message, f"unsubscribe request for customer {customer_id}", source)
 
     def _is_outsider(self, address: str) -> bool:
         """Whether ``address`` is someone outside the business (not us, not the owner)."""

@@ -56,6 +56,9 @@ class Outbound:
     automatic: bool = False
     ticket_id: int | None = None
     attachments: tuple[OutboundAttachment, ...] = field(default_factory=tuple)
+    # Non-essential mail (surveys, greetings, thank-you notes) names the
+    # customer's own unsubscribe address: a List-Unsubscribe header (RFC 2369).
+    unsubscribe: str | None = None
 
     @property
     def recipients(self) -> tuple[str, ...]:
@@ -162,6 +165,9 @@ def compose(
         # RFC 3834: other automatons must not answer this message.
         message["Auto-Submitted"] = "auto-replied"
         message["X-Auto-Response-Suppress"] = "All"
+    if outbound.unsubscribe:
+        address = clean_header(outbound.unsubscribe)
+        message["List-Unsubscribe"] = f"<mailto:{address}?subject=unsubscribe>"
     message["X-Helpdesk-Kind"] = outbound.kind
     if outbound.ticket_id is not None:
         message["X-Helpdesk-Ticket"] = str(outbound.ticket_id)

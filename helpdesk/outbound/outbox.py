@@ -155,12 +155,19 @@ class Outbox:
         return None
 
     def enqueue(
-        self, key: str, outbound: Outbound, now: datetime, message_id: str | None = None
+        self,
+        key: str,
+        outbound: Outbound,
+        now: datetime,
+        message_id: str | None = None,
+        send_at: datetime | None = None,
     ) -> tuple[str, bool]:
         """Render and commit ``outbound`` under ``key`` (with ``message_id`` if given).
 
-        Returns the Message-ID and whether it was queued now (False: the key
-        was enqueued before, and that earlier message stands).
+        ``send_at`` holds the message back until then (greetings to a long list
+        go out over hours); it is dated then. Returns the Message-ID and whether
+        it was queued now (False: the key was enqueued before, and that earlier
+        message stands).
         """
         earlier = self.message_id_of(key)
         if earlier is not None:
@@ -171,7 +178,7 @@ class Outbox:
             sender_name=self.sender_name,
             sender_email=self.sender_email,
             message_id=message_id,
-            date=now,
+            date=send_at or now,
         )
         item = OutboxItem(
             id=item_id(key),
@@ -183,7 +190,7 @@ class Outbox:
             recipients=list(outbound.recipients),
             subject=outbound.subject,
             created_at=iso(now),
-            next_attempt_at=iso(now),
+            next_attempt_at=iso(max(send_at, now) if send_at else now),
             queued_ns=time.time_ns(),
         )
         # Not flushed here: :meth:`flush` makes a whole batch durable with one

@@ -68,6 +68,13 @@ SHIPPED: tuple[str, ...] = (
     "invoice",
     "payment-thanks",
     "payment-reminder",
+    "birthday",
+    "new-year",
+    "anniversary",
+    "thank-you",
+    "testimonial-request",
+    "loyalty-thanks",
+    "complaint",
 )
 
 # The file suffixes that make up one template NAME, in rendering order.

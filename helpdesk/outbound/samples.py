@@ -41,7 +41,10 @@ _TICKET = {
     "tags": ["repair"],
     "created_at": "2026-11-24T10:00:00+00:00",
     "customer": "zoe@example.com",
+    "feedback": {},
 }
+_UNSUBSCRIBE = "support+t7-0123456789abcdef@acme.example"
+_FEEDBACK = {"score": 2, "comment": "The part broke again.", "at": "2026-11-25T09:00:00+00:00"}
 _COMMON = {"business": _BUSINESS, "owner": _OWNER, "ticket": _TICKET, "customer": _CUSTOMER}
 
 # The weekly digest (helpdesk/clock/digestview.py, digest_context): one entry in every list.
@@ -116,30 +119,43 @@ _PAYMENT_INVOICE = {
     "reverse_charge": "", "status": "open", "paid": "€20.00", "credited": "€0.00", "outstanding": "€33.55",
 }  # fmt: skip
 
+_OWNER_NOTIFICATION = {
+    **_COMMON,
+    "message": {
+        "from": "Zoë Martin <zoe@example.com>",
+        "subject": "Kettle stopped working",
+        "text": "Hello,\nmy kettle stopped working.",
+        "attachments": [{"filename": "kettle.jpg", "size": 48213}],
+    },
+    "history": [
+        {
+            "id": 17,
+            "subject": "Toaster repair",
+            "status": "closed",
+            "created_at": "2026-03-02T09:15:00+00:00",
+        }
+    ],
+    "commands": ["#close", "#priority high", "#note TEXT"],
+    "reply_address": "support+t42.k3y@acme.example",
+}
+
+
 SAMPLE_CONTEXTS: Mapping[str, Mapping[str, Any]] = {
     "acknowledge": {
         **_COMMON,
         "message": {"subject": "Kettle stopped working", "text": "Hello,\nmy kettle stopped working."},
         "expected_reply": "Tuesday 11:00",
     },
-    "owner-notification": {
-        **_COMMON,
-        "message": {
-            "from": "Zoë Martin <zoe@example.com>",
-            "subject": "Kettle stopped working",
-            "text": "Hello,\nmy kettle stopped working.",
-            "attachments": [{"filename": "kettle.jpg", "size": 48213}],
+    "owner-notification": _OWNER_NOTIFICATION,
+    "complaint": {
+        **_OWNER_NOTIFICATION,
+        "ticket": {
+            **_TICKET,
+            "status": "open",
+            "priority": "high",
+            "tags": ["complaint"],
+            "feedback": _FEEDBACK,
         },
-        "history": [
-            {
-                "id": 17,
-                "subject": "Toaster repair",
-                "status": "closed",
-                "created_at": "2026-03-02T09:15:00+00:00",
-            }
-        ],
-        "commands": ["#close", "#priority high", "#note TEXT"],
-        "reply_address": "support+t42.k3y@acme.example",
     },
     "reply": {**_COMMON, "body": "The part is on its way.\n\nBest wishes", "greeting_name": "Zoë"},
     "command-result": {
@@ -238,6 +254,41 @@ SAMPLE_CONTEXTS: Mapping[str, Mapping[str, Any]] = {
         "quarantine_id": "3f9a1c0d7e2b4a65",
         "reason": "from the owner's address without a valid reply token",
     },
+    # Greetings (helpdesk.business.greetings): no ticket, only the customer's name and address.
+    "birthday": {
+        "business": _BUSINESS,
+        "owner": _OWNER,
+        "customer": {"name": "Zoë Martin", "email": "zoe@example.com"},
+        "occasion": "birthday",
+        "year": 2026,
+        "unsubscribe_address": "support+t7-0123456789abcdef@acme.example",
+    },
+    "new-year": {
+        "business": _BUSINESS,
+        "owner": _OWNER,
+        "customer": {"name": "Zoë Martin", "email": "zoe@example.com"},
+        "occasion": "new-year",
+        "year": 2026,
+        "unsubscribe_address": "support+t7-0123456789abcdef@acme.example",
+    },
+    "anniversary": {
+        "business": _BUSINESS,
+        "owner": _OWNER,
+        "customer": {"name": "Zoë Martin", "email": "zoe@example.com"},
+        "occasion": "anniversary",
+        "year": 2026,
+        "unsubscribe_address": "support+t7-0123456789abcdef@acme.example",
+        "since": "2025-03-05",
+        "years": 1,
+    },
+    "thank-you": {**_COMMON, "unsubscribe_address": _UNSUBSCRIBE},
+    "testimonial-request": {
+        **_COMMON,
+        "ticket": {**_TICKET, "feedback": {**_FEEDBACK, "score": 5, "comment": "Quick and friendly."}},
+        "quote": "Quick and friendly.",
+        "unsubscribe_address": _UNSUBSCRIBE,
+    },
+    "loyalty-thanks": {**_COMMON, "unsubscribe_address": _UNSUBSCRIBE},
 }
 
 # Values a caller may leave out; the dry run renders once without them too.

@@ -35,6 +35,8 @@ COMMAND_HELP = (
     "#untag NAME",
     "#note TEXT (internal: nothing goes to the customer)",
     "#nosend (apply the commands only)",
+    "#thank (send the customer a personal thank-you note)",
+    "#optout / #optin (the customer wants no / again thank-you notes, surveys, greetings)",
     CUSTOMER_HELP,
     INVOICE_HELP,
     PAID_HELP,
@@ -111,7 +113,7 @@ def plan_reply(text: str) -> ReplyPlan:
 
 def _check(name: str, argument: str, items: tuple[str, ...] = ()) -> str | None:
     """Why a command line is malformed, or None if it is fine."""
-    if name in ("close", "reopen", "pending", "nosend"):
+    if name in ("close", "reopen", "pending", "nosend", "thank", "optout", "optin"):
         return "takes no argument" if argument else None
     if name == "priority":
         return None if argument.lower() in PRIORITIES else f"priority must be one of {', '.join(PRIORITIES)}"

@@ -20,6 +20,9 @@ from helpdesk.errors import StoreError
 from helpdesk.store.durable import atomic_write
 
 SECRET_FILE = "secret"
+# The purpose of a customer's unsubscribe address: the token stands for the
+# customer's id, not a ticket's (see helpdesk.business.optout).
+UNSUBSCRIBE_PURPOSE = "unsubscribe"
 SIGNATURE_LENGTH = 16
 TOKEN_PATTERN = re.compile(r"^t(\d{1,12})-([0-9a-f]{16})$")
 

@@ -115,6 +115,8 @@ class Actions:
                 "tags": list(ticket.tags),
                 "created_at": ticket.created_at,
                 "customer": ticket.customer,
+                # The customer's answer to the satisfaction question: score, comment, at.
+                "feedback": dict(ticket.feedback),
             }
             customer = self.store.customer(ticket.customer)
             context["customer"] = {
@@ -222,12 +224,20 @@ class Actions:
     # -- the actions ---------------------------------------------------------------
 
     def auto_reply(
-        self, ticket: Ticket, template: str, key: str, message: StoredMessage | None = None, **extra: Any
+        self,
+        ticket: Ticket,
+        template: str,
+        key: str,
+        message: StoredMessage | None = None,
+        unsubscribe: str | None = None,
+        **extra: Any,
     ) -> bool:
         """Send an automatic message (acknowledgement, follow-up…) to the customer.
 
         Loop protection: automatic mail is stamped ``Auto-Submitted``, sent once per
         ``key`` and at most AUTOMATIC_LIMIT times an hour to one address.
+        Non-essential mail passes the customer's ``unsubscribe`` address: it goes
+        into the ``List-Unsubscribe`` header and the template's unsubscribe line.
         """
         if self.outbox.message_id_of(key) is None and self._rate_limited(ticket.customer):
             log.info("no %s for ticket #%d: rate limit for %s", template, ticket.id, ticket.customer)
@@ -240,6 +250,8 @@ class Actions:
             message = self._last_customer_message(ticket)
         if message is not None:
             extra.setdefault("message", {"subject": message.subject, "text": message.text})
+        if unsubscribe:
+            extra["unsubscribe_address"] = unsubscribe
         to, _ = self._customer_recipients(ticket)
         message_id, new, rendered = self._send(
             key,
@@ -251,6 +263,7 @@ class Actions:
             references=_references(message),
             automatic=True,
             ticket_id=ticket.id,
+            unsubscribe=unsubscribe,
         )
         self._record_out(ticket, message_id, [ticket.customer], rendered.subject, rendered.text, message)
         return new

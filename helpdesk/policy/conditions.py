@@ -27,6 +27,7 @@ import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from helpdesk.policy.businesstime import BusinessHours
@@ -42,6 +43,7 @@ class Facts:
     ticket: Mapping[str, Any]
     now: datetime
     hours: BusinessHours
+    # The customer's record, with "spent" (paid on invoices, a decimal string) added.
     customer: Mapping[str, Any] | None = None
     subject: str = ""
     text: str = ""
@@ -160,6 +162,10 @@ def _ticket_choice(key: str, allowed: tuple[str, ...]) -> ConditionBuilder:
     return build
 
 
+# Who closed a ticket last (Ticket.closed_by): the owner, a rule (an automatic
+# close, "rule:<name>" on the ticket), the customer or the command line.
+CLOSERS = ("owner", "rule", "customer", "cli")
+
 condition("status")(_ticket_choice("status", STATUSES))
 condition("priority")(_ticket_choice("priority", PRIORITIES))
 
@@ -211,6 +217,90 @@ def _customer_tickets(value: Any) -> Condition:
         return f"customer has {count} tickets" if count >= minimum else None
 
     return Condition("customer_tickets_at_least", check)
+
+
+@condition("closed_by")
+def _closed_by(value: Any) -> Condition:
+    wanted = set(choices(value, CLOSERS))
+
+    def check(facts: Facts) -> str | None:
+        closer = str(facts.ticket.get("closed_by") or "")
+        kind = closer.partition(":")[0]
+        return f"closed by {closer}" if kind in wanted else None
+
+    return Condition("closed_by", check)
+
+
+def _feedback_score(facts: Facts) -> int | None:
+    feedback = facts.ticket.get("feedback") or {}
+    score = feedback.get("score")
+    return int(score) if isinstance(score, int) else None
+
+
+@condition("rating_at_most")
+def _rating_at_most(value: Any) -> Condition:
+    limit = _rating(value)
+
+    def check(facts: Facts) -> str | None:
+        score = _feedback_score(facts)
+        return f"rated {score}/5" if score is not None and score <= limit else None
+
+    return Condition("rating_at_most", check)
+
+
+@condition("rating_at_least")
+def _rating_at_least(value: Any) -> Condition:
+    limit = _rating(value)
+
+    def check(facts: Facts) -> str | None:
+        score = _feedback_score(facts)
+        return f"rated {score}/5" if score is not None and score >= limit else None
+
+    return Condition("rating_at_least", check)
+
+
+def _rating(value: Any) -> int:
+    score = integer(value)
+    if not 1 <= score <= 5:
+        raise RuleValueError(f"expected a rating from 1 to 5, got {value!r}")
+    return score
+
+
+@condition("has_comment")
+def _has_comment(value: Any) -> Condition:
+    if not isinstance(value, bool):
+        raise RuleValueError(f"expected true or false, got {value!r}")
+
+    def check(facts: Facts) -> str | None:
+        comment = str((facts.ticket.get("feedback") or {}).get("comment", "")).strip()
+        return f"has_comment is {value}" if bool(comment) == value else None
+
+    return Condition("has_comment", check)
+
+
+@condition("customer_spent_at_least")
+def _customer_spent(value: Any) -> Condition:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise RuleValueError(f"expected an amount such as 500, got {value!r}")
+    minimum = Decimal(str(value))
+
+    def check(facts: Facts) -> str | None:
+        spent = Decimal(str(facts.customer.get("spent", "0"))) if facts.customer else Decimal(0)
+        return f"customer spent {spent}" if spent >= minimum else None
+
+    return Condition("customer_spent_at_least", check)
+
+
+@condition("customer_thanked")
+def _customer_thanked(value: Any) -> Condition:
+    if not isinstance(value, bool):
+        raise RuleValueError(f"expected true or false, got {value!r}")
+
+    def check(facts: Facts) -> str | None:
+        thanked = bool(facts.customer.get("loyalty_thanked_at")) if facts.customer else False
+        return f"customer_thanked is {value}" if thanked == value else None
+
+    return Condition("customer_thanked", check)
 
 
 @condition("has_attachment")

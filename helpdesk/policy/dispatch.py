@@ -20,13 +20,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from helpdesk.business.customers import apply_customer_edit, parse_customer_fields
+from helpdesk.business.customers import apply_customer_edit, parse_customer_fields, purchases
 from helpdesk.business.invoicemath import InvoiceError
 from helpdesk.business.invoices import parse_order, parse_paid, parse_refund, parse_void
 from helpdesk.outbound.outbox import OutboxItem
 from helpdesk.owner.commands import Command, ReplyPlan, plan_reply
 from helpdesk.policy.actions import AUTOMATIC_WINDOW, Actions
 from helpdesk.policy.businesstime import BusinessHours
+from helpdesk.policy.care import CustomerCare
 from helpdesk.policy.conditions import Facts
 from helpdesk.policy.durations import parse_duration
 from helpdesk.policy.rules import ActionCall, Match, Rule, RuleSet
@@ -57,6 +58,7 @@ class Dispatcher:
     ) -> None:
         self.store = store
         self.actions = actions
+        self.care = CustomerCare(actions)
         self.rules = rules
         self.hours = hours
         self.data_dir = data_dir
@@ -139,7 +141,9 @@ class Dispatcher:
         customer = None
         if rule is None or rule.needs_customer:
             found = self.store.customer(str(ticket.get("customer", "")))
-            customer = found.to_doc() if found else None
+            if found is not None:
+                spent, _ = purchases(self.store.invoices_of(found.email))
+                customer = {**found.to_doc(), "spent": str(spent)}
         return Facts(
             ticket=ticket,
             now=self.clock(),
@@ -211,11 +215,17 @@ class Dispatcher:
             if call.name == "stop":
                 stop = True
                 continue
-            self._act(call, ticket, message, key, stamp)
+            self._act(call, ticket, message, key, stamp, f"rule:{rule.name}")
         return stop
 
     def _act(
-        self, call: ActionCall, ticket: Ticket, message: StoredMessage | None, key: str, stamp: str
+        self,
+        call: ActionCall,
+        ticket: Ticket,
+        message: StoredMessage | None,
+        key: str,
+        stamp: str,
+        by: str,
     ) -> None:
         params = call.params
         if call.name == "reply":
@@ -234,14 +244,20 @@ class Dispatcher:
         elif call.name == "schedule-follow-up":
             ticket.follow_up_at = iso(self.hours.add(self.clock(), parse_duration(params["after"])))
             self.store.save_ticket(ticket)
+        elif call.name == "survey":
+            self.care.survey(ticket, params["template"], key)
+        elif call.name == "request-testimonial":
+            self.care.request_testimonial(ticket, params["template"], key)
+        elif call.name == "thank-customer":
+            self.care.thank_customer(ticket, params["template"], key, once=True)
         else:
-            self._change(call, ticket, stamp)
+            self._change(call, ticket, stamp, by)
 
-    def _change(self, call: ActionCall, ticket: Ticket, stamp: str) -> None:
+    def _change(self, call: ActionCall, ticket: Ticket, stamp: str, by: str) -> None:
         """Actions that only change the ticket or the customer."""
         params = call.params
         if call.name in ("set-status", "close"):
-            self.set_status(ticket, "closed" if call.name == "close" else params["status"], stamp)
+            self.set_status(ticket, "closed" if call.name == "close" else params["status"], stamp, by)
         elif call.name == "set-priority":
             ticket.priority = params["priority"]
         elif call.name == "add-tag":
@@ -264,13 +280,18 @@ class Dispatcher:
         self.store.save_ticket(ticket)
         self.actions.notify_owner(ticket, None, template, key, escalation_level=ticket.escalation_level)
 
-    def set_status(self, ticket: Ticket, status: str, stamp: str) -> None:
-        """Change the status, keeping closed_at and the history right; queue ticket.closed."""
+    def set_status(self, ticket: Ticket, status: str, stamp: str, by: str = "owner") -> None:
+        """Change the status, keeping closed_at, closed_by and the history right; queue ticket.closed.
+
+        ``by`` is who changes it: "owner", "rule:<name>", "customer" or "cli"
+        (the ``closed_by`` condition of the thank-you rule reads it).
+        """
         if ticket.status == status:
             return
         ticket.status = status
         ticket.closed_at = stamp if status == "closed" else None
-        ticket.record(stamp, "status", status)
+        ticket.closed_by = by if status == "closed" else None
+        ticket.record(stamp, "status", status if status != "closed" or by == "owner" else f"closed ({by})")
         self.store.save_ticket(ticket)
         if status == "closed":
             self.store.add_event("ticket.closed", ticket.id)
@@ -308,6 +329,11 @@ class Dispatcher:
             elif command.name in ("paid", "refund", "void"):
                 key = f"{command.name}:{ticket.id}:{message.id}:{position}"
                 self._lifecycle(ticket, command, plan, stamp, key)
+            if command.name == "thank":
+                key = f"thank:{ticket.id}:{message.id}:{position}"
+                self.care.thank_customer(ticket, "loyalty-thanks", key)
+            elif command.name in ("optout", "optin"):
+                self._opt(ticket, command.name, stamp)
             if command.name == "customer":
                 # The history names what changed, not the personal data itself.
                 changes = self._edit_customer(ticket, command.argument, stamp)
@@ -367,6 +393,15 @@ class Dispatcher:
             plan.errors.append(f"{command.line}: not recorded: {exc}")
             return
         ticket.record(stamp, "invoice", detail)
+
+    def _opt(self, ticket: Ticket, name: str, stamp: str) -> None:
+        """``#optout`` / ``#optin``: the customer wants no (or again) non-essential mail."""
+        customer = self.store.customer(ticket.customer)
+        if customer is None:
+            return
+        changed = customer.opt_out(stamp) if name == "optout" else customer.opt_in()
+        if changed:
+            self.store.save_customer(customer)
 
     def _edit_customer(self, ticket: Ticket, argument: str, stamp: str) -> list[str]:
         """Apply a ``#customer`` line (checked when the reply was read) to the ticket's customer."""

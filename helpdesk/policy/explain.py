@@ -17,6 +17,7 @@ from typing import Any
 
 from helpdesk.config import Config
 from helpdesk.errors import MessageRejected, UsageError
+from helpdesk.intake.answers import read_answer
 from helpdesk.intake.message import InboundMessage, parse_message
 from helpdesk.intake.threads import base_subject, find_ticket
 from helpdesk.owner.tokens import read_tokens
@@ -119,9 +120,20 @@ def explain(
             ticket = Ticket(0, sender, base_subject(message.subject) or "(no subject)", stamp, stamp)
             yield "Opens a new ticket."
             events.append("ticket.created")
-    if ticket.status == "closed":
+    reading = read_answer(ticket, message.text, message.in_reply_to) if sender == ticket.customer else None
+    if reading is not None:
+        yield f"Reads as an {reading.reason}."
+        if reading.kind == "rating":
+            ticket.feedback = {"score": reading.score, "comment": reading.comment, "at": iso(now)}
+        if not reading.reopen:
+            # The answer is all the message says: it is recorded, nothing else fires.
+            events = ["feedback.received"] if reading.kind == "rating" else []
+        elif reading.kind == "rating":
+            events.insert(0, "feedback.received")
+    if ticket.status == "closed" and (reading is None or reading.reopen):
         events.append("ticket.reopened")
-    ticket.status = "open" if ticket.status in ("closed", "pending") else ticket.status
+    if reading is None or reading.reopen:
+        ticket.status = "open" if ticket.status in ("closed", "pending") else ticket.status
     ticket.last_customer_at = iso(now)
     customer = _customer(store, ticket.customer, "ticket.created" in events)
     for event in [*events, "tick"]:

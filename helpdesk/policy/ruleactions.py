@@ -123,5 +123,21 @@ def _follow_up_action(params: Mapping[str, Any], templates: set[str]) -> dict[st
     return {"after": str(duration_value(params.get("after")))}
 
 
+def _template_action(default: str) -> ActionChecker:
+    """The checker of an action whose one optional parameter is its ``template``."""
+
+    def check(params: Mapping[str, Any], templates: set[str]) -> dict[str, Any]:
+        _only(params, ("template",))
+        return {"template": _template(params, templates, default)}
+
+    return check
+
+
+# The thank-you note with its satisfaction question (once per ticket, at most one
+# per customer per [feedback] min_interval); the request to quote a glowing
+# answer; the one-time loyalty thank-you. None goes to an opted-out customer.
+action("survey")(_template_action("thank-you"))
+action("request-testimonial")(_template_action("testimonial-request"))
+action("thank-customer")(_template_action("loyalty-thanks"))
 action("close")(_no_parameters)
 action("stop")(_no_parameters)

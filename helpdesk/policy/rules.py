@@ -46,6 +46,7 @@ EVENTS = (
     "ticket.reopened",
     "owner.replied",
     "ticket.closed",
+    "feedback.received",
     "delivery.failed",
     "tick",
 )

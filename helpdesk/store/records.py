@@ -118,6 +118,16 @@ class Ticket(_Document):
     # timezone). Kept by the invoice actions, so that the rule tick sees overdue
     # invoices without reading them (the ``invoice_overdue_for`` condition).
     open_invoices: dict[str, str] = field(default_factory=dict)
+    # Who closed it last: "owner" (#close), "rule:<name>" (an automatic close),
+    # "customer" or "cli"; the thank-you rule asks for it (``closed_by``).
+    closed_by: str | None = None
+    # The thank-you with its satisfaction question, once sent: "sent_at" and
+    # "message_id"; the customer's answer: "score" (1-5), "comment", "at";
+    # the request to quote a glowing answer, once sent: "sent_at", "message_id",
+    # and "answer" ("yes"/"no") when it came.
+    survey: dict[str, Any] = field(default_factory=dict)
+    feedback: dict[str, Any] = field(default_factory=dict)
+    testimonial_request: dict[str, Any] = field(default_factory=dict)
 
     def record(self, at: str, event: str, detail: str = "") -> None:
         """Append an entry to the ticket's history."""
@@ -189,6 +199,32 @@ class Customer(_Document):
     # A name the owner gave (``#customer name=``) is kept: the display name
     # of the customer's next mail does not replace it.
     name_from_owner: bool = False
+    # Feedback: every rating the customer gave ("ticket", "score", "comment",
+    # "at"), when the last survey went out (one per [feedback] min_interval),
+    # the year each greeting was last sent ("birthday", "new-year",
+    # "anniversary"), and when the one-time loyalty thank-you was sent.
+    ratings: list[dict[str, Any]] = field(default_factory=list)
+    last_survey_at: str | None = None
+    greeted: dict[str, int] = field(default_factory=dict)
+    loyalty_thanked_at: str | None = None
+    opted_out_at: str | None = None
+    # Quotes the customer allowed the business to use ("quote", "name" as
+    # they chose to be named, "score", "ticket", "at"): nothing else is used.
+    testimonials: list[dict[str, Any]] = field(default_factory=list)
+
+    def opt_out(self, stamp: str) -> bool:
+        """Record that the customer wants no more non-essential mail; False if they had said so already."""
+        if self.opted_out:
+            return False
+        self.opted_out, self.opted_out_at = True, stamp
+        return True
+
+    def opt_in(self) -> bool:
+        """Undo an opt-out; False if the customer was not opted out."""
+        if not self.opted_out:
+            return False
+        self.opted_out, self.opted_out_at = False, None
+        return True
 
 
 @dataclass

@@ -122,6 +122,7 @@ def test_explain_a_complaint_shows_every_rule_with_its_reasons(tmp_path: Path) -
         "  FIRES  acknowledge (20-acknowledge.toml): no conditions",
         f"         -> reply template=acknowledge (promises an answer by {promise})",
         "  no     loyal-customer (60-loyalty.toml): customer_tickets_at_least does not hold",
+        "  no     loyal-spender (60-loyalty.toml): customer_spent_at_least does not hold",
         "",
         "Time rules (tick), as of now:",
         "  no     escalate-urgent (40-escalation.toml): priority is high; status is new; "
@@ -298,7 +299,7 @@ def test_rules_list_shows_every_shipped_rule(tmp_path: Path) -> None:
     lines = helpdesk("--config", str(config), "rules", "list").stdout.splitlines()
     shipped = load_rules(shipped_directory("rules"), TEMPLATE_NAMES).rules
     rule_lines = [line for line in lines if not line.startswith(" ")]
-    assert len(rule_lines) == len(shipped) == 9
+    assert len(rule_lines) == len(shipped) == 14
     for line, rule in zip(rule_lines, shipped, strict=True):
         assert line.split()[:4] == [Path(rule.file).name, rule.name, "on", rule.on]
         assert line.endswith("-> " + ", ".join(call.name for call in rule.actions))

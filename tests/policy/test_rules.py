@@ -54,7 +54,8 @@ TEMPLATE_NAMES = Templates(shipped_directory("templates")).names()
 CUSTOMER = "zoe@example.org"
 UNIT_HINT = '(use minutes, hours, days or weeks, optionally "business")'
 EVENT_LIST = (
-    "message.received, ticket.created, ticket.reopened, owner.replied, ticket.closed, delivery.failed, tick"
+    "message.received, ticket.created, ticket.reopened, owner.replied, ticket.closed, feedback.received, "
+    "delivery.failed, tick"
 )
 
 
@@ -131,7 +132,12 @@ def test_every_shipped_rule_loads_in_file_order() -> None:
         ("50-follow-up.toml", "follow-up", "tick"),
         ("50-follow-up.toml", "auto-close", "tick"),
         ("60-loyalty.toml", "loyal-customer", "ticket.created"),
+        ("60-loyalty.toml", "loyal-spender", "ticket.created"),
+        ("60-loyalty.toml", "loyalty-thanks", "ticket.closed"),
         ("70-payment-reminder.toml", "payment-reminder", "tick"),
+        ("80-thank-you.toml", "thank-you", "ticket.closed"),
+        ("80-thank-you.toml", "complaint", "feedback.received"),
+        ("80-thank-you.toml", "testimonial", "feedback.received"),
     ]
     assert all(rule.description for rule in rules.rules)
 
@@ -385,6 +391,13 @@ BAD_CONDITIONS = [
         'invoice_overdue_for = "a week"',
         'expected a number at the start of "a week", got "a" (write digits, e.g. "4 hours")',
     ),
+    ('closed_by = ["robot"]', "'robot' is not one of owner, rule, customer, cli"),
+    ("rating_at_most = 6", "expected a rating from 1 to 5, got 6"),
+    ("rating_at_least = 0", "expected a rating from 1 to 5, got 0"),
+    ('has_comment = "yes"', "expected true or false, got 'yes'"),
+    ('customer_spent_at_least = "500"', "expected an amount such as 500, got '500'"),
+    ("customer_spent_at_least = -5", "expected an amount such as 500, got -5"),
+    ("customer_thanked = 1", "expected true or false, got 1"),
 ]
 
 
@@ -451,6 +464,15 @@ BAD_ACTIONS = [
     ('{ action = "schedule-follow-up" }', 'expected a duration such as "4 business hours", got None'),
     ('{ action = "close", after = "1 day" }', "unknown parameter 'after' (allowed: none)"),
     ('{ action = "stop", now = true }', "unknown parameter 'now' (allowed: none)"),
+    (
+        '{ action = "survey", template = "thanks" }',
+        f"unknown template 'thanks' (available: {TEMPLATE_LIST})",
+    ),
+    ('{ action = "request-testimonial", to = "x" }', "unknown parameter 'to' (allowed: template)"),
+    (
+        '{ action = "thank-customer", template = "thank-you-note" }',
+        f"unknown template 'thank-you-note' (available: {TEMPLATE_LIST})",
+    ),
 ]
 
 
@@ -1245,7 +1267,8 @@ def test_close_closes_the_ticket_and_queues_ticket_closed(tmp_path: Path) -> Non
     assert desk.store.pending_events() == []
     assert desk.ticket().status == "closed"
     assert desk.ticket().tags == ["closed-by-rule"]
-    assert {"at": iso(START), "event": "status", "detail": "closed"} in desk.ticket().history
+    closed = {"at": iso(START), "event": "status", "detail": "closed (rule:thanks-closes)"}
+    assert closed in desk.ticket().history
 
 
 def test_stop_ends_the_rules_of_that_event(tmp_path: Path) -> None:
