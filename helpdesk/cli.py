@@ -16,7 +16,7 @@ from typing import Any
 
 from helpdesk import __version__
 from helpdesk.config import Config, config_path, load_config
-from helpdesk.errors import DataDirectoryBusy, HelpdeskError, MessageRejected, UsageError
+from helpdesk.errors import DataDirectoryBusy, HelpdeskError, UsageError
 from helpdesk.logformat import LOG_FORMATS, configure_logging
 from helpdesk.outbound.compose import Outbound
 from helpdesk.store.records import STATUSES, Customer, Invoice, Ticket
@@ -130,19 +130,16 @@ def cmd_show(config: Config, args: argparse.Namespace) -> int:
 
 
 def cmd_parse(args: argparse.Namespace) -> int:
-    from helpdesk.intake.message import parse_message
+    """How the daemon reads one message, and what it would do with it (also when it would not take it)."""
+    from helpdesk.intake.disposition import read_for_parse
 
-    raw = _read_file(args.message)
-    try:
-        message = parse_message(raw)
-    except MessageRejected as exc:
-        raise HelpdeskError(f"{args.message}: cannot be processed: {exc.reason}") from None
-    document = message.to_json()
+    document = read_for_parse(_read_file(args.message))
     if args.json:
         _print_json(document)
         return 0
+    print(f"disposition: {document['disposition']} ({document['reason']})")
     for key in ("message_id", "in_reply_to", "subject", "date", "automatic_reason"):
-        print(f"{key}: {document[key]}")
+        print(f"{key}: {document.get(key)}")
     print(f"references: {' '.join(document['references'])}")
     for key in ("from", "to", "cc"):
         value = document[key]
@@ -519,7 +516,7 @@ def _preview_digest(config: Config) -> Outbound:
     )
     owner = (config.owner.name, config.owner.email)
     digest = add_digest_sections(digest, store, tokens, now)
-    return digest_outbound(digest, templates, business_context(config), owner)
+    return digest_outbound(digest, templates, business_context(config), owner, tokens.console_address())
 
 
 def cmd_rules(config: Config, args: argparse.Namespace) -> int:

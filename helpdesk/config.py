@@ -101,6 +101,13 @@ class ImapConfig(ServerConfig):
     first_sync: str = "history"
     first_sync_days: int = 14
     since: date | None = None
+    # The support mailbox's Sent folder (None: the folder with the \Sent
+    # special-use flag, RFC 6154): answers the owner writes from the mailbox
+    # itself land there and are recorded (watch_sent); copies of what the
+    # daemon sends are saved there (save_sent).
+    sent_folder: str | None = None
+    watch_sent: bool = True
+    save_sent: bool = False
 
 
 @dataclass(frozen=True)
@@ -325,6 +332,21 @@ def _since(section: _Section) -> date | None:
         return date.fromisoformat(str(raw))
     except ValueError:
         raise section.error("since", f"not a date (YYYY-MM-DD): {raw!r}") from None
+
+
+def _sent_folder(section: _Section) -> str | None:
+    """``[imap] sent_folder``: a folder name, or None to find the folder by its \\Sent flag."""
+    value = section.optional_text("sent_folder")
+    if value is None:
+        return None
+    if not value.strip():
+        problem = "must not be empty (leave it out to find the folder by its \\Sent flag)"
+        raise section.error("sent_folder", problem)
+    folder = section.data.get("folder", "INBOX")
+    # INBOX is the one folder name that is case-insensitive (RFC 3501).
+    if value == folder or value.upper() == str(folder).upper() == "INBOX":
+        raise section.error("sent_folder", "must differ from [imap] folder, the folder customers write to")
+    return value
 
 
 def _business(file: str, data: Mapping[str, Any]) -> BusinessConfig:
@@ -570,6 +592,9 @@ def load_config(path: Path | str) -> Config:
         first_sync=imap_section.choice("first_sync", FIRST_SYNC_MODES, "history"),
         first_sync_days=imap_section.integer("first_sync_days", 14, low=1, high=3660),
         since=_since(imap_section),
+        sent_folder=_sent_folder(imap_section),
+        watch_sent=imap_section.boolean("watch_sent", True),
+        save_sent=imap_section.boolean("save_sent", False),
     )
     if imap.username is None:
         raise imap_section.error("username", "missing (required)")

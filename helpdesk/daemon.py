@@ -30,6 +30,7 @@ from helpdesk.business.invoices import parse_order
 from helpdesk.business.privacy import Erasure, forget_customer
 from helpdesk.clock.digest import Digest, build_digest
 from helpdesk.clock.digestview import digest_outbound
+from helpdesk.clock.promisesview import cause_section, promise_section
 from helpdesk.clock.satisfaction import satisfaction_section
 from helpdesk.clock.scheduler import Scheduler
 from helpdesk.config import Config
@@ -41,10 +42,11 @@ from helpdesk.intake.ingest import Clock, Ingestor, IngestReport
 from helpdesk.intake.parsepool import ParsePool
 from helpdesk.intake.progress import Progress
 from helpdesk.intake.quarantine import Quarantine
+from helpdesk.intake.sentfolder import SentFolder
 from helpdesk.network import describe
 from helpdesk.outbound.outbox import Outbox, SendReport
 from helpdesk.outbound.render import Templates
-from helpdesk.outbound.smtp import SmtpTransport
+from helpdesk.outbound.sentcopy import SentCopies
 from helpdesk.owner.tokens import ReplyTokens, load_secret
 from helpdesk.policy.actions import Actions, business_context
 from helpdesk.policy.businesstime import BusinessHours
@@ -78,11 +80,14 @@ def load_policy(config: Config) -> tuple[Templates, RuleSet, BusinessHours]:
 
 
 def add_digest_sections(digest: Digest, store: Store, tokens: ReplyTokens, now: datetime) -> Digest:
-    """``digest`` with the sections later features add after the core figures: customer satisfaction."""
+    """``digest`` with the sections later features add: satisfaction, promises, complaint causes."""
     names = {customer.email: customer.name for customer in store.customers()}
-    section = satisfaction_section(store.ticket_documents(), now, digest.timezone, tokens, names)
-    if section is not None:
-        digest.sections.append(section)
+    sections = (
+        satisfaction_section(store.ticket_documents(), now, digest.timezone, tokens, names),
+        promise_section(store.ticket_documents(), now, tokens),
+        cause_section(store.ticket_documents(), now),
+    )
+    digest.sections.extend(section for section in sections if section is not None)
     return digest
 
 
@@ -136,11 +141,16 @@ class Helpdesk:
         self.ingestor = Ingestor(
             config, self.store, MailArchive(data_dir), self.quarantine, self.tokens, clock, self.parser
         )
+        # Answers the owner writes from the support mailbox itself, and copies of what we send.
+        self.sent_folder = SentFolder(config.imap, self.store, self.ingestor)
+        self.sent_copies = SentCopies(data_dir, config.imap.save_sent)
         self.outbox = Outbox(data_dir, config.business.name, config.business.email)
         # What the outbox queued must be on disk before the store records it as done.
         self.store.before_commit(self.outbox.flush)
         self.actions = Actions(config, self.store, self.outbox, templates, self.tokens, clock)
-        self.dispatcher = Dispatcher(self.store, self.actions, rules, hours, data_dir, clock)
+        self.dispatcher = Dispatcher(
+            self.store, self.actions, rules, hours, data_dir, clock, send_digest=self.send_digest
+        )
         self.scheduler = Scheduler(self.store, config.business.timezone, clock)
         work = {
             "rule-tick": self.dispatcher.tick,
@@ -201,7 +211,11 @@ class Helpdesk:
         entry = next((item for item in self.quarantine.entries() if item.id == entry_id), None)
         raw = self.quarantine.raw(entry_id)
         self.quarantine.remove(entry_id)
-        return self.ingestor.ingest_local(raw, history=self._was_history(entry.source if entry else None))
+        source = entry.source if entry else None
+        if source is not None and source.rsplit("/", 2)[0] != self.config.imap.folder:
+            # From the Sent folder, the only other folder the daemon reads.
+            return self.ingestor.ingest_sent_local(raw, quiet=self._was_history(source))
+        return self.ingestor.ingest_local(raw, history=self._was_history(source))
 
     def forget(self, email: str) -> Erasure:
         """Erase a customer's personal data from the data directory (``helpdesk customer forget``)."""
@@ -394,7 +408,7 @@ class Helpdesk:
         """Send every outbox item that is due; tell the owner about failures."""
 
         async def send() -> SendReport:
-            transport = SmtpTransport(self.config.smtp)
+            transport = self.sent_copies.transport(self.config.smtp)
             try:
                 return await self.outbox.send_due(transport, self.clock())
             finally:
@@ -458,7 +472,9 @@ class Helpdesk:
         """
         digest = self.digest()
         owner = (self.config.owner.name, self.config.owner.email)
-        outbound = digest_outbound(digest, self.actions.templates, self.actions.context(None), owner)
+        outbound = digest_outbound(
+            digest, self.actions.templates, self.actions.context(None), owner, self.tokens.console_address()
+        )
         if key is None:
             spec, now = self.scheduler.jobs["digest"], self.clock()
             occurrence = spec.latest(now, self.scheduler.timezone) if spec.calendar else now
@@ -468,14 +484,17 @@ class Helpdesk:
         return new
 
     def cycle(self, mailbox: Mailbox) -> IngestReport:
-        """One full cycle: requests, new mail, the rules it triggers, due time rules, the outbox."""
+        """One full cycle: requests, new mail (inbox, then answers in the Sent folder), the rules it
+        triggers, due time rules, the outbox, and the copies of what it sent (``[imap] save_sent``)."""
         self.apply_requests()
         report = self.ingest_new(mailbox)
+        self.sent_folder.watch(mailbox, lambda: self.stop_requested())
         self.dispatcher.run()
         self.mail_documents()
         self.run_jobs()
         self.dispatcher.run()
         self.send_outbox()
+        self.sent_folder.save_copies(mailbox, self.sent_copies)
         return report
 
 

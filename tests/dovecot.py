@@ -258,6 +258,15 @@ class DovecotServer(AccountHelpers):
             # INBOX lives outside the folder tree so that it can be
             # recreated by moving its directory (see DovecotMailbox).
             "mail_location = maildir:~/Maildir:INBOX=~/inbox",
+            # Every account has a Sent folder flagged \Sent (RFC 6154
+            # SPECIAL-USE), as hosted mailboxes do: the daemon finds it by the flag.
+            "namespace inbox {",
+            "  inbox = yes",
+            "  mailbox Sent {",
+            "    special_use = \\Sent",
+            "    auto = subscribe",
+            "  }",
+            "}",
             # Inotify normally wakes IDLE; this is the fallback poll.
             "mailbox_idle_check_interval = 1 secs",
             "service imap-login {",

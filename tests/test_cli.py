@@ -140,6 +140,20 @@ def test_parse_json(tmp_path: Path) -> None:
         assert key in document
 
 
+def test_parse_json_shows_the_decision_for_mail_the_daemon_would_not_take(tmp_path: Path) -> None:
+    path = tmp_path / "nobody.eml"
+    path.write_bytes(b"To: support@acme.example\r\nSubject: Who am I?\r\n\r\nHello\r\n")
+    document = json.loads(helpdesk("parse", str(path), "--json").stdout)
+    assert document["disposition"] == "quarantine"
+    assert document["reason"] == "no sender address (From is missing or unreadable)"
+    assert document["subject"] == "Who am I?" and document["text"] == "Hello"
+    text = helpdesk("parse", str(path)).stdout
+    assert text.startswith("disposition: quarantine (no sender address")
+    path.write_bytes(b"not mail at all\n")
+    document = json.loads(helpdesk("parse", str(path), "--json").stdout)
+    assert document["disposition"] == "quarantine" and document["from"] is None
+
+
 def test_parse_unreadable_file(tmp_path: Path) -> None:
     result = helpdesk("parse", str(tmp_path / "missing.eml"), check=False)
     assert_one_line_error(result, 2, "missing.eml")

@@ -508,6 +508,36 @@ def test_first_sync_mode_and_since(tmp_path: Path) -> None:
     assert str(config_error(path)) == f"{path}: [imap] since: not a date (YYYY-MM-DD): 'last year'"
 
 
+def test_sent_folder_keys_default_to_watching_the_flagged_folder(tmp_path: Path) -> None:
+    imap = load_config(write_config(tmp_path, MINIMAL)).imap
+    assert (imap.sent_folder, imap.watch_sent, imap.save_sent) == (None, True, False)
+    keys = {"sent_folder": "INBOX.Sent Items", "watch_sent": False, "save_sent": True}
+    imap = load_config(write_config(tmp_path, variant(imap=keys))).imap
+    assert (imap.sent_folder, imap.watch_sent, imap.save_sent) == ("INBOX.Sent Items", False, True)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "problem"),
+    [
+        ("sent_folder", 3, "expected a string, got 3"),
+        ("sent_folder", " ", "must not be empty (leave it out to find the folder by its \\Sent flag)"),
+        ("sent_folder", "inbox", "must differ from [imap] folder, the folder customers write to"),
+        ("watch_sent", "yes", "expected true or false, got 'yes'"),
+        ("save_sent", 1, "expected true or false, got 1"),
+    ],
+)
+def test_bad_sent_folder_keys(tmp_path: Path, key: str, value: Any, problem: str) -> None:
+    path = write_config(tmp_path, variant(imap={key: value}))
+    assert str(config_error(path)) == f"{path}: [imap] {key}: {problem}"
+
+
+def test_sent_folder_must_differ_from_the_watched_folder(tmp_path: Path) -> None:
+    path = write_config(tmp_path, variant(imap={"folder": "Support", "sent_folder": "Support"}))
+    assert str(config_error(path)).startswith(f"{path}: [imap] sent_folder: must differ")
+    keys = {"folder": "Support", "sent_folder": "INBOX"}
+    assert load_config(write_config(tmp_path, variant(imap=keys))).imap.sent_folder == "INBOX"
+
+
 def test_payment_codes_are_checked_at_start_up(tmp_path: Path) -> None:
     path = write_config(tmp_path, variant(invoices={"upi_id": "acmetea@upi"}))
     assert load_config(path).invoices.upi_id == "acmetea@upi"

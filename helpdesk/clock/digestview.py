@@ -110,14 +110,20 @@ def digest_context(digest: Digest) -> dict[str, Any]:
 
 
 def digest_outbound(
-    digest: Digest, templates: Templates, context_base: dict[str, Any], owner: tuple[str, str]
+    digest: Digest,
+    templates: Templates,
+    context_base: dict[str, Any],
+    owner: tuple[str, str],
+    command_address: str = "",
 ) -> Outbound:
     """Render ``digest`` with the ``digest`` templates into a message to ``owner`` (name, address).
 
     ``context_base`` is ``Actions.context(None)``: the business and the owner.
-    The digest is automatic mail (``Auto-Submitted``), never a reply.
+    The digest is automatic mail (``Auto-Submitted``), never a reply; with the
+    owner's ``command_address`` it names it, and replying to it asks the helpdesk.
     """
-    rendered = templates.render(TEMPLATE, {**context_base, **digest_context(digest)})
+    context = {**context_base, **digest_context(digest), "command_address": command_address}
+    rendered = templates.render(TEMPLATE, context)
     return Outbound(
         kind=TEMPLATE,
         to=(owner,),
@@ -125,6 +131,7 @@ def digest_outbound(
         text=rendered.text,
         html=rendered.html,
         automatic=True,
+        reply_to=command_address or None,
     )
 
 

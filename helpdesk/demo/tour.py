@@ -31,6 +31,7 @@ from helpdesk.demo.imapserver import PymapServer
 from helpdesk.demo.processes import free_port
 from helpdesk.demo.smtpsink import SmtpSink
 from helpdesk.errors import HelpdeskError
+from helpdesk.owner.tokens import read_tokens
 from helpdesk.store.records import utc_now
 from helpdesk.store.store import Store
 
@@ -38,8 +39,9 @@ BUSINESS = "support@acme.example"
 PASSWORD = "demo"
 SERVE_PORTS = (1143, 1025)
 STEP_TIMEOUT = 30.0
-# Lines of the digest the tour shows.
+# Lines of the digest, and of the answer to the owner's question, the tour shows.
 DIGEST_LINES = 22
+ANSWER_LINES = 16
 
 
 def _mail(
@@ -311,6 +313,7 @@ class Tour:
             self._show_delivered()
         zoe = self._zoe()
         self.owner_replies(zoe)
+        self.owner_asks()
         print(f"\n== Ticket #{zoe} in full:")
         self.command_line(["--config", str(self.config_path), "show", str(zoe)])
         print("\n== Automatic mail that opened no ticket is logged with the reason:")
@@ -321,8 +324,7 @@ class Tour:
     def digest(self) -> None:
         """The top of the weekly digest, as ``helpdesk digest --preview`` prints it."""
         print(
-            "\n== Every Monday at 08:00 the owner gets a digest."
-            " The top of this week's (digest --preview):"
+            "\n== Every Monday at 08:00 the owner gets a digest. The top of this week's (digest --preview):"
         )
         preview = io.StringIO()
         with contextlib.redirect_stdout(preview):
@@ -377,6 +379,34 @@ class Tour:
             print(f"   | {line}")
         self._show_delivered()
         self.command_line(["--config", str(self.config_path), "tickets"])
+
+    def owner_asks(self) -> None:
+        """The owner asks the helpdesk by mail: ``#list mine`` to the command address."""
+        address = read_tokens(self.data_dir, BUSINESS).console_address()
+        print(
+            f"\n== Step 4: the owner writes '#list mine' to the command address {address}"
+            " (every notification names it) and gets the answer by mail:"
+        )
+        ask = EmailMessage()
+        ask["From"] = "Sam Owner <owner@acme.example>"
+        ask["To"] = address
+        ask["Subject"] = "What is waiting?"
+        ask["Date"] = format_datetime(utc_now())
+        ask["Message-ID"] = make_msgid(domain="acme.example")
+        ask.set_content("#list mine\n\n-- \nSam\n")
+        self.imap.append(ask.as_bytes())
+        kind = b"X-Helpdesk-Kind: console-answer"
+        self._wait(
+            lambda: any(kind in m.data for m in self.sink.messages[self.shown :]),
+            "answer the owner's question",
+        )
+        answer = next(m for m in self.sink.messages[self.shown :] if kind in m.data)
+        body = message_from_bytes(answer.data, policy=policy.default).get_body(("plain",))
+        lines = (body.get_content() if body else "").splitlines()
+        for line in lines[:ANSWER_LINES]:
+            print(f"   | {line}")
+        print(f"   | ... ({len(lines) - ANSWER_LINES} more lines)")
+        self._show_delivered()
 
     def _priority(self, ticket_id: int) -> str | None:
         ticket = self._store().ticket(ticket_id)

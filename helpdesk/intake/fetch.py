@@ -1,9 +1,13 @@
-"""The IMAP side: the only module that talks to the mail server for reading.
+"""The IMAP side: the only module that talks to the IMAP server.
 
 Messages are fetched by UID with ``BODY.PEEK[]`` (the server's \\Seen flags
 are left alone) in batches, newest state per folder tracked as
 ``(UIDVALIDITY, last UID)`` by the caller. New mail is waited for with IDLE
 when the server offers it, otherwise by polling.
+
+The support mailbox's Sent folder is read on the same connection, selected
+for a moment each cycle (:meth:`Mailbox.other_folder`), and copies of the
+mail the daemon sent are appended there; IDLE stays on the watched folder.
 """
 
 from __future__ import annotations
@@ -20,10 +24,10 @@ from dataclasses import dataclass
 from datetime import date
 
 import imapclient
-from imapclient.exceptions import IMAPClientError, LoginError
+from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, LoginError
 
 from helpdesk.config import ImapConfig
-from helpdesk.errors import ConnectionFailed
+from helpdesk.errors import ConnectionFailed, HelpdeskError
 from helpdesk.network import describe, tls_context
 
 log = logging.getLogger(__name__)
@@ -33,6 +37,23 @@ NETWORK_ERRORS = (OSError, IMAPClientError, imaplib.IMAP4.error, EOFError)
 IDLE_SLICE = 1.0
 # RFC 2177: re-issue IDLE at least every 29 minutes.
 IDLE_RENEW = 25 * 60
+# The SPECIAL-USE attribute of the folder where a mail client keeps what it sent (RFC 6154).
+SENT_FLAG = b"\\Sent"
+
+
+class FolderUnavailable(HelpdeskError):
+    """The server refused a folder (it was deleted, say), while the connection itself is fine."""
+
+
+@contextlib.contextmanager
+def _refused_as_unavailable(folder: str) -> Iterator[None]:
+    """The server's NO or BAD about ``folder`` as :class:`FolderUnavailable`; a lost connection stays one."""
+    try:
+        yield
+    except IMAPClientAbortError:
+        raise
+    except IMAPClientError as exc:
+        raise FolderUnavailable(f"{folder}: {describe(exc)}") from None
 
 
 @dataclass(frozen=True)
@@ -146,6 +167,50 @@ class Mailbox:
                 pending = pool.submit(self._fetch_chunk, chunk)
                 yield batch
             yield pending.result()
+
+    # -- the Sent folder (answers written from the mailbox itself, copies of our mail) ----
+
+    def find_sent_folder(self) -> str | None:
+        """The folder flagged \\Sent (RFC 6154 SPECIAL-USE), else one with a usual name; None if none.
+
+        imapclient's ``find_special_folder`` looks for the flag first and only
+        then for "Sent", "Sent Items" or "Sent Messages" in the personal namespace.
+        """
+        return self._client().find_special_folder(SENT_FLAG)
+
+    def folder_exists(self, folder: str) -> bool:
+        """Whether ``folder`` exists on the server."""
+        return bool(self._client().folder_exists(folder))
+
+    @contextlib.contextmanager
+    def other_folder(self, folder: str) -> Iterator[int]:
+        """Select ``folder`` (read-only) for the block, then the watched folder again.
+
+        Yields the UIDVALIDITY of ``folder``; :meth:`new_uids`, :meth:`fetch` and
+        :meth:`has_message_id` work on it inside the block. Afterwards the
+        connection is back on the watched folder, where IDLE waits for new mail,
+        also when the server refuses ``folder`` (:class:`FolderUnavailable`). Any
+        other error leaves the selection alone: after a network error the caller
+        reconnects, and connecting selects the watched folder.
+        """
+        try:
+            with _refused_as_unavailable(folder):
+                status = self._client().select_folder(folder, readonly=True)
+            yield int(status[b"UIDVALIDITY"])
+        except FolderUnavailable:
+            # A refused SELECT leaves no folder selected (RFC 3501): go back to the watched one.
+            self.refresh()
+            raise
+        self.refresh()
+
+    def has_message_id(self, message_id: str) -> bool:
+        """Whether the selected folder holds a message with this Message-ID (without angle brackets)."""
+        return bool(self._client().search(["HEADER", "Message-ID", message_id]))
+
+    def append_seen(self, folder: str, raw: bytes) -> None:
+        """Append ``raw`` to ``folder`` flagged \\Seen (a copy of mail we sent, read by definition)."""
+        with _refused_as_unavailable(folder):
+            self._client().append(folder, raw, flags=(imapclient.SEEN,))
 
     def wait_for_mail(self, timeout: float, should_stop: Callable[[], bool]) -> None:
         """Block until the server reports new mail, ``timeout`` passes, or we must stop.

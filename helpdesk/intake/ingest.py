@@ -23,23 +23,28 @@ for it; our own and the owner's answers found there are recorded as ours.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
+from email.parser import BytesHeaderParser
 
 from helpdesk.config import Config
 from helpdesk.errors import MessageRejected, OwnerMailRejected
 from helpdesk.intake.answers import AnswerReading, apply_answer, read_answer
 from helpdesk.intake.archive import MailArchive, MailSource
+from helpdesk.intake.disposition import NO_SENDER
 from helpdesk.intake.fetch import FetchedMessage
+from helpdesk.intake.forwarded import find_forwarded
 from helpdesk.intake.message import InboundMessage
 from helpdesk.intake.parsepool import ParsePool, ParseResult, parse_or_reject
 from helpdesk.intake.quarantine import Quarantine
-from helpdesk.intake.threads import base_subject, find_ticket, recipients
+from helpdesk.intake.threads import TAG_PATTERN, base_subject, find_ticket, recipients
 from helpdesk.outbound.compose import new_message_id
-from helpdesk.owner.authentication import OWNER_PURPOSE, OwnerRejected, authenticate
+from helpdesk.owner.authentication import OWNER_PURPOSE, OwnerRejected, authenticate, authenticate_console
 from helpdesk.owner.commands import plan_reply
+from helpdesk.owner.console import NewConversation, plan_console
 from helpdesk.owner.tokens import UNSUBSCRIBE_PURPOSE, ReplyTokens
 from helpdesk.store.records import Customer, FolderState, StoredMessage, Ticket, iso
 from helpdesk.store.store import Store
@@ -147,7 +152,7 @@ class Ingestor:
         try:
             if isinstance(parsed, MessageRejected):
                 raise parsed
-            return self._record(parsed, source, archive_path, history)
+            return self._record(parsed, source, archive_path, history, raw)
         except OwnerMailRejected as exc:
             entry = self.quarantine.add(raw, exc.reason, source)
             log.warning("quarantined %s (%s): %s", entry.id, source or "local", exc.reason)
@@ -168,7 +173,12 @@ class Ingestor:
         return IngestReport(quarantined=1)
 
     def _record(
-        self, message: InboundMessage, source: str | None, archive_path: str, history: bool = False
+        self,
+        message: InboundMessage,
+        source: str | None,
+        archive_path: str,
+        history: bool = False,
+        raw: bytes = b"",
     ) -> IngestReport:
         report = IngestReport()
         if self.store.ticket_for_message_id(message.message_id) is not None:
@@ -176,12 +186,19 @@ class Ingestor:
             report.duplicates = 1
             return report
         if message.sender is None or not message.sender.email:
-            raise MessageRejected("no sender address (From is missing or unreadable)")
+            raise MessageRejected(NO_SENDER)
         sender = message.sender.email
         if history and sender in (self.config.business.email, self.config.owner.email):
             return self._record_our_history(message, source, archive_path)
         if sender == self.config.business.email:
             raise MessageRejected(f"sent from our own address {sender} (mail loop?)")
+        if self.tokens.console_in(recipients(message)):
+            if history:
+                return self._skip(message, "a command to the helpdesk, in the history", source or "")
+            return self._record_console(message, source, archive_path)
+        forwarded = self._forwarded(message, raw) if sender == self.config.owner.email else None
+        if forwarded is not None:
+            return self._record(forwarded, source, archive_path, history)
         if not history and not message.is_bounce:
             unsubscribing = self.tokens.ticket_in(recipients(message), UNSUBSCRIBE_PURPOSE)
             if unsubscribing is not None:
@@ -331,6 +348,101 @@ class Ingestor:
         self.store.add_event("owner.replied", ticket.id, stored.id, text=message.text)
         return IngestReport(messages_recorded=1)
 
+    def _forwarded(self, message: InboundMessage, raw: bytes) -> InboundMessage | None:
+        """A customer's mail that the owner forwarded to us, as if the customer had sent it; else None.
+
+        Only mail from the owner that carries no reply token (it answers no
+        ticket) counts: the ticket is opened for the original sender, with the
+        original text and date, and answers go to that customer.
+        """
+        if self.tokens.ticket_in(recipients(message), OWNER_PURPOSE) is not None:
+            return None
+        found = find_forwarded(message, raw)
+        if found is None or not self._is_outsider(found.sender.email):
+            return None
+        log.info("mail forwarded by the owner (%s): a ticket for %s", found.how, found.sender.email)
+        return replace(
+            message,
+            message_id=found.message_id or message.message_id,
+            in_reply_to=None,
+            references=(),
+            sender=found.sender,
+            reply_to=(),
+            subject=found.subject or message.subject,
+            date=found.date or message.date,
+            text=found.text,
+            full_text=found.full_text,
+        )
+
+    def _record_console(self, message: InboundMessage, source: str | None, archive_path: str) -> IngestReport:
+        """A mail to the owner's command address: queue its answer, or start the conversation it asks for."""
+        owner = self.config.owner
+        server = owner.authserv_id if owner.require_authenticated else None
+        try:
+            authenticate_console(message, owner.email, server)
+        except OwnerRejected as exc:
+            sender = message.sender.email if message.sender else ""
+            raise OwnerMailRejected(exc.reason, sender, message.subject) from None
+        plan = plan_console(message.text)
+        if plan.new is not None:
+            return self._start_conversation(message, plan.new, source, archive_path)
+        log.info("owner commands by mail: %d question(s)", len(plan.requests))
+        # Answered once per mail: the answer's outbox key is this Message-ID.
+        self.store.add_event("owner.console", None, text=message.text, mail_id=message.message_id)
+        return IngestReport()
+
+    def _start_conversation(
+        self, message: InboundMessage, new: NewConversation, source: str | None, archive_path: str
+    ) -> IngestReport:
+        """``#new``: open a ticket with the owner's words to the customer; the reply rules send them.
+
+        The first message's Message-ID is derived from the owner's mail, so a
+        replay of the same mail finds it and opens nothing twice.
+        """
+        digest = hashlib.sha256(message.message_id.encode()).hexdigest()[:24]
+        first_id = f"new.{digest}@{self.config.business.domain}"
+        if self.store.ticket_for_message_id(first_id) is not None:
+            return IngestReport(duplicates=1)
+        stamp = iso(self.clock())
+        customer = self.store.customer(new.email)
+        created = customer is None
+        if customer is None:
+            customer = Customer(id=0, email=new.email, name="", first_contact=stamp, last_contact=stamp)
+        customer.ticket_count += 1
+        customer.last_contact = max(customer.last_contact, stamp)
+        self.store.save_customer(customer)
+        ticket = Ticket(
+            id=self.store.new_ticket_id(),
+            customer=new.email,
+            subject=new.subject,
+            created_at=stamp,
+            updated_at=stamp,
+            participants=[new.email],
+            status="pending",
+            last_owner_at=stamp,
+        )
+        ticket.record(stamp, "created", f"by the owner, to {new.email}")
+        ticket.record(stamp, "owner-replied", "relayed to the customer")
+        self.store.save_ticket(ticket)
+        stored = StoredMessage(
+            id=self.store.new_message_id(),
+            ticket_id=ticket.id,
+            direction="out",
+            message_id=first_id,
+            sender=self.config.business.email,
+            to=[new.email],
+            subject=new.subject,
+            date=stamp,
+            text=plan_reply(new.text).body,
+            archive_path=archive_path,
+            source=source,
+            origin_message_id=message.message_id,
+        )
+        self.store.add_message(stored)
+        # The owner's words and any commands below #new act as a reply on the new ticket.
+        self.store.add_event("owner.replied", ticket.id, stored.id, text=new.text)
+        return IngestReport(tickets_created=1, messages_recorded=1, customers_created=int(created))
+
     def _record_our_history(
         self, message: InboundMessage, source: str | None, archive_path: str
     ) -> IngestReport:
@@ -450,3 +562,120 @@ class Ingestor:
             customer.ticket_count += 1
         self.store.save_customer(customer)
         return 0 if known else 1
+
+    # -- answers written from the support mailbox itself (its Sent folder) --------------------
+
+    def ingest_sent(
+        self, folder: str, uidvalidity: int, batch: list[FetchedMessage], quiet_until: int = 0
+    ) -> IngestReport:
+        """Archive, record and commit one batch from the Sent folder, like :meth:`ingest_batch`.
+
+        Each message there that the owner wrote to a customer from the support
+        mailbox is recorded on its ticket as the owner's answer and queues
+        ``owner.replied`` with ``relay`` False: its commands apply, nothing is
+        sent (the customer has it already). Messages with UIDs up to
+        ``quiet_until`` (a re-scan after a UIDVALIDITY change) are recorded
+        without an event.
+        """
+        report = IngestReport()
+        fresh: list[tuple[MailSource, bytes, str]] = []
+        for fetched in batch:
+            source = MailSource(folder, uidvalidity, fetched.uid)
+            if self.store.has_source(source.key):
+                report.duplicates += 1
+                continue
+            path = self.archive.store(source, fetched.raw)
+            fresh.append((source, fetched.raw, self.archive.relative(path)))
+        self.archive.sync()
+        parsed = self.parser.parse([raw for _, raw, _ in fresh])
+        for (source, raw, archive_path), result in zip(fresh, parsed, strict=True):
+            report.add(self._process_sent(raw, source.key, archive_path, result, source.uid <= quiet_until))
+        if batch:
+            self._advance(folder, uidvalidity, max(fetched.uid for fetched in batch), report)
+        self.store.commit()
+        return report
+
+    def ingest_sent_local(self, raw: bytes, quiet: bool = False) -> IngestReport:
+        """Record a message of the Sent folder that did not come from IMAP (a quarantine replay)."""
+        path = self.archive.store_local(raw)
+        report = self._process_sent(raw, None, self.archive.relative(path), parse_or_reject(raw), quiet)
+        self.store.commit()
+        return report
+
+    def _process_sent(
+        self, raw: bytes, source: str | None, archive_path: str, parsed: ParseResult, quiet: bool
+    ) -> IngestReport:
+        """Record one archived message from the Sent folder; quarantine it if that fails. Never raises."""
+        try:
+            if isinstance(parsed, MessageRejected):
+                raise parsed
+            return self._record_sent(parsed, raw, source, archive_path, quiet)
+        except MessageRejected as exc:
+            reason = exc.reason
+        except Exception as exc:  # A bad message must never stop the daemon.
+            log.exception("unexpected error processing %s", source or archive_path)
+            reason = f"internal error: {type(exc).__name__}: {exc}"
+        entry = self.quarantine.add(raw, reason, source)
+        log.warning("quarantined %s (%s): %s", entry.id, source or "local", reason)
+        return IngestReport(quarantined=1)
+
+    def _record_sent(
+        self, message: InboundMessage, raw: bytes, source: str | None, archive_path: str, quiet: bool
+    ) -> IngestReport:
+        """Record the owner's answer found in the Sent folder, or say why it is none.
+
+        Skipped quietly (counted as duplicates): what the store knows by its
+        Message-ID (everything the daemon sends to customers, and what it
+        recorded before) and any other mail the daemon composed (its
+        ``X-Helpdesk-Kind`` header: the digest, notices to the owner). Logged as
+        skipped: mail not from the business address, automatic mail, and mail
+        that answers no ticket or went to no one on it.
+        """
+        if self.store.ticket_for_message_id(message.message_id) is not None:
+            return IngestReport(duplicates=1)
+        if BytesHeaderParser().parsebytes(raw)["X-Helpdesk-Kind"] is not None:
+            return IngestReport(duplicates=1)
+        where = source or archive_path
+        sender = message.sender.email if message.sender else ""
+        if sender != self.config.business.email:
+            return self._skip(message, f"in the Sent folder, not from {self.config.business.email}", where)
+        if message.is_automatic:
+            reason = f"automatic mail in the Sent folder ({message.automatic_reason})"
+            return self._skip(message, reason, where)
+        ticket, reason = self._sent_ticket(message)
+        if ticket is None:
+            return self._skip(message, reason, where)
+        stamp = iso(self._when(message) if quiet else self.clock())
+        stored = self._stored_message(message, ticket.id, source, archive_path, None, history=quiet)
+        stored.direction = "out"
+        ticket.last_owner_at = max(ticket.last_owner_at or stamp, stamp)
+        ticket.updated_at = max(ticket.updated_at, stamp)
+        ticket.imported = ticket.imported and quiet
+        ticket.record(stamp, "owner-replied", "answered from the support mailbox")
+        self.store.save_ticket(ticket)
+        self.store.add_message(stored)
+        if not quiet:
+            self.store.add_event("owner.replied", ticket.id, stored.id, text=message.text, relay=False)
+        return IngestReport(messages_recorded=1)
+
+    def _sent_ticket(self, message: InboundMessage) -> tuple[Ticket | None, str]:
+        """The ticket a message sent from the support mailbox answers, or None and why not.
+
+        By In-Reply-To and References, else by a subject tag ``[#12]`` naming a
+        ticket one of the recipients takes part in; and it must have gone to
+        someone on that ticket (a forward to a supplier is no answer).
+        """
+        ticket_id = find_ticket(message, self.store, self.tokens, self.clock()).ticket_id
+        addressed = {address.email for address in (*message.to, *message.cc)}
+        for match in TAG_PATTERN.finditer(message.subject):
+            if ticket_id is not None:
+                break
+            tagged = self.store.ticket(int(match.group(1)))
+            if tagged is not None and addressed & set(tagged.participants):
+                ticket_id = tagged.id
+        ticket = self.store.ticket(ticket_id) if ticket_id is not None else None
+        if ticket is None:
+            return None, "sent from the support mailbox, answering no ticket"
+        if not addressed & set(ticket.participants):
+            return None, f"sent from the support mailbox to no one on ticket #{ticket.id}"
+        return ticket, ""

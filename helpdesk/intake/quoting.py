@@ -10,14 +10,22 @@ The input is plain text: the ``text/plain`` part of a message, or its HTML
 part already converted to text. Quoted history therefore shows up in two
 shapes, and the module handles both:
 
-* ``>``-quoted lines, usually below (or between) the new text and announced by
-  an attribution line such as ``On Tue, 3 Mar 2026 at 10:12, Jane Doe
-  <jane@x.com> wrote:`` (localized, possibly wrapped over up to three lines);
+* ``>``-quoted lines (``&gt;`` where a client escaped the marker), usually
+  below (or between) the new text and announced by an attribution line such
+  as ``On Tue, 3 Mar 2026 at 10:12, Jane Doe <jane@x.com> wrote:``. Clients
+  localize it (``Am ... schrieb``, ``W dniu ... pisze:``, ``在 ... 写道``),
+  start it with the date (``2026年3月3日(火) 10:12 Jane <jane@x.com>:``),
+  name the author first (``Jane <jane@x.com> kirjoitti 3.3.2026 kello 10.12:``),
+  wrap it over up to three lines, or leave it on the last line of the reply
+  (``Sounds good. On Tue, ... wrote:``);
 * unquoted history below a *boundary*: an Outlook header block (``From:``
   ``Sent:`` ``To:`` ``Subject:`` and their translations, with or without a
   separator line of underscores above it), an ``-----Original Message-----``
   line, or an attribution line followed by unquoted text (what HTML-to-text
-  conversion makes of a ``blockquote``).
+  conversion makes of a ``blockquote``). An attribution counts as a boundary
+  only when it is unmistakable: it opens with an attribution word or the date
+  and names a moment, or it gives the author's address before its verb, or
+  the date follows its verb.
 
 The rules, in the order they apply:
 
@@ -26,24 +34,36 @@ The rules, in the order they apply:
    forwarded message:`` and translations) that comes before any boundary
    means the author meant to pass that content on, so it is kept verbatim
    from the marker to the end. Only the author's own text above it is
-   cleaned (quotes and signature removed). The marker may open a ``>``
-   block (Apple Mail quotes what it forwards). A forward that appears
-   inside quoted history (below an attribution or a boundary) is history
-   like the rest of it. Outlook forwards carry no marker, only a header
-   block, and cannot be told from a reply: they are cut like one.
+   cleaned (quotes and signature removed). Apple Mail's marker may open a
+   ``>`` block (it quotes what it forwards); any other quoted marker, or one
+   inside quoted history (below an attribution or a boundary), is history
+   like the rest of it. A marker with nothing below it forwards nothing and
+   is dropped. Outlook forwards carry no marker, only a header block, and
+   cannot be told from a reply: they are cut like one.
 3. ``>``-quoted lines are dropped, together with the attribution line(s)
    that announce them. Unquoted text that follows a quoted block is the
    author's (an interleaved or bottom-posted answer) and is kept; the kept
-   pieces are joined with one blank line.
+   pieces are joined with one blank line. A line that only carries on a long
+   quoted line the client wrapped (it starts in lowercase, right between two
+   quoted lines) counts as quoted.
 4. A signature delimiter (``-- `` or ``--`` alone on a line) ends the new
-   text. A mobile or webmail footer (``Sent from my iPhone``, ``Von meinem
-   iPhone gesendet``, ``Get Outlook for iOS``...) is dropped when nothing but
-   quotes, attributions, signatures or other footers follow it. Signatures
-   without a delimiter (``Best, Jane``) are the author's words and stay.
-5. Command lines such as ``#close`` are ordinary text and stay.
+   text. So does a signature set off otherwise at the end of the text: a
+   dash and a name (``-Jane``, ``- Jane Doe``, ``—Jane``), or a separator line
+   (``---``, ``____``) over nothing or over a short block that starts with a
+   name or carries contact details, such as a mailing list footer (see
+   :mod:`helpdesk.intake.signatures`). A mobile or webmail footer (``Sent from
+   my iPhone``, ``Von meinem iPhone gesendet``, ``Get Outlook for iOS``...) is
+   dropped when nothing but quotes, attributions, signatures or other footers
+   follow it; a sentence that merely starts like one is kept. Signatures
+   without any such mark (``Best, Jane``) are the author's words and stay.
+5. A message whose only content is a signature or a footer keeps it: the
+   result is never empty unless the message holds nothing but history.
+6. Command lines such as ``#close`` are ordinary text and stay.
 
 Lines are returned exactly as written (only ``\\r\\n`` and ``\\r`` line ends
-become ``\\n``); surrounding whitespace of the whole result is stripped. Every
+become ``\\n``); surrounding whitespace of the whole result is stripped. The
+one exception is a line that the reply shares with an attribution: it is cut
+where the attribution starts, and what stays is the line's beginning. Every
 function here runs in time linear in the input: regular expressions are
 anchored, checked only on lines of bounded length, and every look-around
 between lines is bounded or precomputed.
@@ -54,11 +74,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from helpdesk.intake.replymarkers import (
+    ADDRESS_END,
     ATTRIBUTION_NO_VERB,
     ATTRIBUTION_START,
     ATTRIBUTION_VERB,
+    DATE_START,
     DATEISH,
     FOOTER,
+    FORWARD_LINE,
     FORWARD_MARKER,
     FROM_HEADER,
     HEADER_MEANING,
@@ -71,13 +94,19 @@ from helpdesk.intake.replymarkers import (
     MAX_ATTRIBUTION_TEXT,
     MAX_FOOTER_LINE,
     MAX_HEADER_LINE,
+    MAX_SHARED_LINE,
     NAME_WORD,
     NORMALIZE,
     NOT_NAMES,
+    OPENING_ONLY_VERB,
     ORIGINAL_MARKER,
     OTHER_HEADER,
+    QUOTE_PREFIX,
     SEPARATOR,
+    SHARED_ATTRIBUTION_START,
+    WRAPPED_QUOTE_WIDTH,
 )
+from helpdesk.intake.signatures import signature_start
 
 __all__ = ["strip_reply"]
 
@@ -91,20 +120,38 @@ class _Attribution:
     strong: bool
 
 
+@dataclass(frozen=True)
+class _Kind:
+    """How a candidate text reads as an attribution.
+
+    ``opening`` is True when it opens with an attribution word or the date
+    (it cannot swallow text above it), ``strong`` when it is unmistakable
+    even without quoted lines below it.
+    """
+
+    opening: bool
+    strong: bool
+
+
 class _Lines:
     """The lines of one text, with what every pass needs precomputed.
 
-    ``raw`` keeps each line as written; ``norm`` is the line with exotic
-    spaces and invisible characters normalized and surrounding whitespace
-    removed, which is what every classification looks at.
+    ``raw`` keeps each line as written, except that a line the reply shares
+    with an attribution is split in two (``original`` holds the lines as
+    they came, ``source`` the index there of every line); ``norm`` is the
+    line with exotic spaces and invisible characters normalized and
+    surrounding whitespace removed, which is what every classification looks
+    at; ``quoted`` marks the ``>``-quoted lines, wrapped quoted lines included.
     """
 
     def __init__(self, text: str) -> None:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
-        self.raw: list[str] = text.split("\n")
-        self.norm: list[str] = [line.translate(NORMALIZE).strip() for line in self.raw]
+        self.original: list[str] = text.split("\n")
+        self.raw, self.source = _split_shared_attributions(self.original)
+        self.norm: list[str] = [_normalize(line) for line in self.raw]
         self.count = len(self.raw)
-        self.quoted: list[bool] = [line.startswith(">") for line in self.norm]
+        self.quoted: list[bool] = [QUOTE_PREFIX.match(line) is not None for line in self.norm]
+        self._join_wrapped_quotes()
         # The index of the next non-blank line after each line (or count).
         self.next_text: list[int] = [self.count] * self.count
         following = self.count
@@ -120,6 +167,23 @@ class _Lines:
             if self.norm[index]:
                 preceding = index
 
+    def _join_wrapped_quotes(self) -> None:
+        """Count as quoted the unquoted ends of long quoted lines a client wrapped.
+
+        Such an end starts in lowercase and stands right between two quoted
+        lines, below one long enough to have been wrapped that does not end a
+        sentence. An answer interleaved there starts a sentence instead.
+        """
+        for index in range(1, self.count - 1):
+            line = self.norm[index]
+            if self.quoted[index] or not line or not line[0].islower():
+                continue
+            if not (self.quoted[index - 1] and self.quoted[index + 1]):
+                continue
+            above = _unquote(self.norm[index - 1])
+            if len(above) >= WRAPPED_QUOTE_WIDTH and above[-1] not in ".!?":
+                self.quoted[index] = True
+
     def is_text(self, index: int) -> bool:
         """True for a non-blank line that is not ``>``-quoted."""
         return bool(self.norm[index]) and not self.quoted[index]
@@ -130,8 +194,7 @@ class _Lines:
 
     def is_footer(self, index: int) -> bool:
         """True for a mobile or webmail footer line."""
-        line = self.norm[index]
-        return len(line) <= MAX_FOOTER_LINE and FOOTER.match(line) is not None
+        return _is_footer(self.norm[index])
 
     def is_footer_link(self, index: int) -> bool:
         """True for a bare link directly below a footer line."""
@@ -152,23 +215,142 @@ def strip_reply(text: str) -> str:
     ends at the first boundary of unquoted history (Outlook header block,
     ``-----Original Message-----``, an attribution followed by unquoted text);
     ``>``-quoted lines and their attributions are dropped while unquoted text
-    between and after them is kept (joined with a blank line); a ``-- ``
-    delimiter ends the text and client footers are dropped. A message whose
-    first marker is a forward keeps the forwarded part verbatim, so that
-    nothing the author passed on is lost. Quote-only or empty input gives
-    ``""``. Never raises for any ``str``.
+    between and after them is kept (joined with a blank line); a signature
+    ends the text and client footers are dropped. A message whose first
+    marker is a forward keeps the forwarded part verbatim, so that nothing
+    the author passed on is lost. A message that holds nothing but a
+    signature keeps it; quote-only or empty input gives ``""``. Never raises
+    for any ``str``.
     """
     lines = _Lines(text)
     kind, boundary = _first_boundary(lines)
-    own = _new_text(lines, boundary)
+    own = _new_text(lines, boundary, signatures=True)
     if kind == "forward":
-        if own.strip() == "\n".join(lines.raw[:boundary]).strip():
+        # The forward is kept as it came, lines that look shared included.
+        first = lines.source[boundary]
+        if own.strip() == "\n".join(lines.original[:first]).strip():
             # Nothing of the author's part was removed: keep its spacing.
-            return "\n".join(lines.raw).strip()
-        forwarded = "\n".join(lines.raw[boundary:])
+            return "\n".join(lines.original).strip()
+        forwarded = "\n".join(lines.original[first:])
         own = f"{own}\n\n{forwarded}" if own else forwarded
+    if not own.strip():
+        # Nothing but a signature or a footer: that is the message.
+        own = _new_text(lines, boundary, signatures=False)
     # Only the ends are stripped, so that every inner line stays as written.
     return own.strip()
+
+
+def _normalize(line: str) -> str:
+    """The line as the classifications see it (see :class:`_Lines`)."""
+    return line.translate(NORMALIZE).strip()
+
+
+def _unquote(line: str) -> str:
+    """A normalized line without its quote markers."""
+    match = QUOTE_PREFIX.match(line)
+    return line[match.end() :] if match else line
+
+
+def _is_footer(line: str) -> bool:
+    """True for a normalized line that is a mobile or webmail footer."""
+    return len(line) <= MAX_FOOTER_LINE and FOOTER.fullmatch(line) is not None
+
+
+def _may_end_attribution(line: str) -> bool:
+    """A cheap test whether a normalized line could be the last of an attribution.
+
+    Attributions end with a colon, with dashes (Zoho's "... wrote ----") or,
+    in the old Gmail form without a colon, with the author's address.
+    """
+    return line.endswith((":", ">")) or (line.endswith("--") and line.rstrip("-") != "")
+
+
+def _split_shared_attributions(raw: list[str]) -> tuple[list[str], list[int]]:
+    """Split lines that hold the end of the reply and the start of an attribution.
+
+    "Sounds good. On Tue, 3 Mar 2026 at 10:12, Jane <jane@x.com> wrote:"
+    becomes two lines, so that the rest of the module sees the attribution
+    on a line of its own; the first part keeps its text as written. Returns
+    the lines and, for each, the index of the line of ``raw`` it comes from.
+    """
+    result: list[str] = []
+    source: list[int] = []
+    for index, line in enumerate(raw):
+        cut = _shared_attribution_cut(raw, index)
+        if cut is None:
+            result.append(line)
+            source.append(index)
+        else:
+            result.extend((line[:cut].rstrip(), line[cut:]))
+            source.extend((index, index))
+    return result, source
+
+
+def _shared_attribution_cut(raw: list[str], index: int) -> int | None:
+    """Where an unmistakable attribution starts inside ``raw[index]``, if it does.
+
+    The attribution must open with an attribution word after a space, a run
+    of dashes or a client footer ("...iPhoneOp 4 aug. ..."), name a moment on
+    this line, end on this line or one of the next two, and be strong on its
+    own: a capitalized "On" with a date and "wrote:" does not occur inside a
+    sentence. Of several such words the last one before the last date wins,
+    since the date follows the word that opens the attribution; only that
+    one is examined, which keeps the search linear.
+    """
+    line = raw[index]
+    if len(line) > MAX_SHARED_LINE or SHARED_ATTRIBUTION_START.search(line, 1) is None:
+        return None
+    if QUOTE_PREFIX.match(line.lstrip()):
+        return None
+    ends = [_normalize(raw[below]) for below in range(index, min(len(raw), index + MAX_ATTRIBUTION_LINES))]
+    if not any(_may_end_attribution(end) for end in ends):
+        return None
+    dates = [match.start() for match in DATEISH.finditer(line)]
+    if not dates:
+        return None
+    # The reply part must hold more than dashes and spaces.
+    content = len(line) - len(line.lstrip(" -\t\u00a0"))
+    chosen = None
+    for match in SHARED_ATTRIBUTION_START.finditer(line, 1):
+        cut = match.start()
+        if cut >= dates[-1]:
+            break
+        if len(line) - cut > MAX_ATTRIBUTION_LINE or cut <= content:
+            continue
+        if (
+            line[cut - 1].isspace()
+            or match.group().startswith("--")
+            or (cut <= MAX_FOOTER_LINE and _is_footer(_normalize(line[:cut])))
+        ):
+            chosen = cut
+    if chosen is None or not _is_strong_opening(_normalize(line[chosen:]), ends[1:]):
+        return None
+    return chosen
+
+
+def _is_strong_opening(first: str, following: list[str]) -> bool:
+    """True if ``first``, alone or joined with the next lines, is a strong opening attribution."""
+    joined = first
+    for size in range(1, len(following) + 2):
+        if size > 1:
+            below = following[size - 2]
+            if not below or QUOTE_PREFIX.match(below) or _ends_sentence(joined):
+                return False
+            joined = f"{joined} {below}"
+        kind = _attribution_kind(joined, size, first)
+        if kind is not None:
+            return kind.opening and kind.strong
+    return False
+
+
+def _ends_sentence(line: str) -> bool:
+    """True if a line cannot be continued by the next line of an attribution.
+
+    A wrapped attribution breaks inside the date, the name or the address,
+    never after a sentence; a line may end with a colon only where a client
+    broke an address after "mailto:".
+    """
+    return line[-1] in ".!?:" and not line.endswith("mailto:")
 
 
 def _first_boundary(lines: _Lines) -> tuple[str, int]:
@@ -186,12 +368,13 @@ def _first_boundary(lines: _Lines) -> tuple[str, int]:
             continue
         line = lines.norm[index]
         if FORWARD_MARKER.fullmatch(line):
-            return "forward", index
+            # A marker with nothing below it forwards nothing.
+            return ("forward" if lines.next_text[index] < lines.count else "cut"), index
         if ORIGINAL_MARKER.fullmatch(line):
             return "cut", index
         if _is_header_block(lines, index):
             return "cut", _separator_above(lines, index)
-        if line.endswith(":"):
+        if _may_end_attribution(line):
             attribution = _attribution_ending_at(lines, index)
             if attribution is not None and attribution.strong:
                 following = lines.next_text[index]
@@ -206,17 +389,18 @@ def _is_quoted_forward(lines: _Lines, index: int) -> bool:
     Apple Mail puts a forwarded message, marker included, in a quote
     (``> Begin forwarded message:``). Such a block counts as a forward only
     if the marker opens it and no attribution announces it: a forward
-    quoted below "On ... wrote:" is history.
+    quoted below "On ... wrote:" is history. Other clients never quote
+    their own marker, so a quoted "---------- Forwarded message ----------"
+    is always history.
     """
     previous = lines.prev_text[index]
     if previous >= 0 and lines.quoted[previous]:
         return False
-    content = lines.norm[index].lstrip("> ")
-    if not FORWARD_MARKER.fullmatch(content):
+    if not FORWARD_LINE.fullmatch(_unquote(lines.norm[index])):
         return False
     return not (
         previous >= 0
-        and lines.norm[previous].endswith(":")
+        and _may_end_attribution(lines.norm[previous])
         and _attribution_ending_at(lines, previous) is not None
     )
 
@@ -275,9 +459,9 @@ def _separator_above(lines: _Lines, index: int) -> int:
 def _attribution_ending_at(lines: _Lines, end: int) -> _Attribution | None:
     """Find an attribution whose last line is ``end``, wrapped over 1-3 lines.
 
-    Candidates that open with an attribution word ("On", "Am", "Le"...) win
-    over others; among each kind the shortest wins, so that text above a
-    wrapped attribution is never swallowed.
+    Candidates that open with an attribution word or the date win over
+    others; among each kind the shortest wins, so that text above a wrapped
+    attribution is never swallowed.
     """
     fallback: _Attribution | None = None
     for size in range(1, MAX_ATTRIBUTION_LINES + 1):
@@ -286,43 +470,79 @@ def _attribution_ending_at(lines: _Lines, end: int) -> _Attribution | None:
             break
         if len(lines.norm[start]) > MAX_ATTRIBUTION_LINE:
             break
-        # Lines above the last one must not end a sentence: a wrapped
-        # attribution breaks inside the date or the name, never after a period.
-        if size > 1 and lines.norm[start][-1] in ".!?:":
+        if size > 1 and _ends_sentence(lines.norm[start]):
             break
         joined = " ".join(lines.norm[start : end + 1])
         kind = _attribution_kind(joined, size, lines.norm[start])
-        if kind == "start":
-            return _Attribution(start, end, _is_strong(joined, kind))
-        if kind == "other" and fallback is None:
-            fallback = _Attribution(start, end, _is_strong(joined, kind))
+        if kind is None:
+            continue
+        if kind.opening:
+            return _Attribution(start, end, kind.strong)
+        if fallback is None:
+            fallback = _Attribution(start, end, kind.strong)
     return fallback
 
 
-def _attribution_kind(joined: str, size: int, first_line: str) -> str | None:
-    """Classify a candidate attribution text.
+def _attribution_kind(joined: str, size: int, first_line: str) -> _Kind | None:
+    """Classify a candidate attribution text; None when it is no attribution.
 
-    ``"start"`` when it opens with an attribution word (or is a verb-less
-    form), ``"other"`` when it names the author before the verb ("Jane Doe
-    <jane@x.com> wrote:"), ``None`` when it is no attribution.
+    An attribution ends with a colon (or with dashes around "... wrote") and
+    either has no verb but a known verb-less shape, or ends with its verb
+    and a short tail. It *opens* when it starts with an attribution word or
+    with the date; otherwise it must name the author before the verb: with
+    an address, as a name ("Jane Doe wrote:"), or with the date after the
+    verb ("Jane kirjoitti 3.3.2026 kello 10.12:").
     """
-    if len(joined) > MAX_ATTRIBUTION_TEXT or not joined.endswith(":"):
+    if len(joined) > MAX_ATTRIBUTION_TEXT:
         return None
-    if ATTRIBUTION_NO_VERB.fullmatch(joined):
-        return "start"
-    verbs = list(ATTRIBUTION_VERB.finditer(joined))
-    if not verbs or verbs[-1].start() == 0:
+    dashed = joined.endswith("--")
+    core = joined.rstrip("-").rstrip() if dashed else joined
+    if ATTRIBUTION_NO_VERB.fullmatch(core):
+        # The old Gmail form without a colon counts only above a quote.
+        strong = core.endswith(":") and ("@" in core or DATEISH.search(core) is not None)
+        return _Kind(opening=True, strong=strong)
+    if not (core.endswith(":") or dashed):
         return None
+    opens = ATTRIBUTION_START.match(core) is not None
+    verbs = list(ATTRIBUTION_VERB.finditer(core))
+    if not verbs and (opens or "@" in core):
+        verbs = list(OPENING_ONLY_VERB.finditer(core))
+    if not verbs:
+        return _dated_address_kind(core, opens)
     verb = verbs[-1]
-    if len(joined) - verb.end() > MAX_ATTRIBUTION_TAIL:
+    if verb.start() == 0:
         return None
-    if ATTRIBUTION_START.match(joined):
-        return "start"
-    if "@" in first_line or "<" in first_line:
-        return "other"
-    if size == 1 and _is_name(joined[: verb.start()]):
-        return "other"
+    tail = core[verb.end() :]
+    if len(tail) > MAX_ATTRIBUTION_TAIL or (dashed and tail.strip()):
+        return None
+    if opens:
+        return _Kind(opening=True, strong=DATEISH.search(core) is not None or "@" in core)
+    if DATE_START.match(core) and DATEISH.search(core, 0, verb.start()):
+        return _Kind(opening=True, strong=True)
+    before = core[: verb.start()]
+    if ("@" in first_line or "<" in first_line) and ("@" in before or "<" in before):
+        # "Jane <jane@x.com> wrote:" is unmistakable, "Here is what tom@x.com wrote:" not.
+        return _Kind(opening=False, strong="@" in before and _is_author(before, any_case=True))
+    if DATEISH.search(tail) and _is_author(before):
+        return _Kind(opening=False, strong=True)
+    if size == 1 and (_is_name(before) or _is_forum_author(before)):
+        return _Kind(opening=False, strong=False)
     return None
+
+
+def _dated_address_kind(core: str, opens: bool) -> _Kind | None:
+    """The verb-less attribution "<date> <name> <address>:" of Gmail and others.
+
+    Gmail writes it so in Russian and Japanese ("2026年3月3日(火) 10:12 Jane Doe
+    <jane@x.com>:"), Yandex and Mail.ru in Russian. It must open with an
+    attribution word or the date and name a moment before the address.
+    """
+    address = ADDRESS_END.search(core)
+    if address is None or not (opens or DATE_START.match(core)):
+        return None
+    if DATEISH.search(core, 0, address.start()) is None:
+        return None
+    return _Kind(opening=True, strong=True)
 
 
 def _is_name(text: str) -> bool:
@@ -337,29 +557,50 @@ def _is_name(text: str) -> bool:
     return all(NAME_WORD.fullmatch(word) for word in (words[0], words[-1]))
 
 
-def _is_strong(joined: str, kind: str) -> bool:
-    """True if the attribution is unmistakable even without quotes below it.
+def _is_forum_author(text: str) -> bool:
+    """True for "<user> via <list or forum>", as mailing lists and forums name authors.
 
-    It must name a moment (a time, a date or a year) and either open with an
-    attribution word or carry an address.
+    The user name may be lowercase ("codinghorror via Discourse Meta wrote:").
     """
-    return (kind == "start" or "@" in joined) and DATEISH.search(joined) is not None
+    user, via, forum = text.strip(" ,").partition(" via ")
+    return bool(via) and len(user.split()) == 1 and 0 < len(forum) <= 60 and _is_author(user, any_case=True)
 
 
-def _new_text(lines: _Lines, end: int) -> str:
+def _is_author(text: str, *, any_case: bool = False) -> bool:
+    """True if ``text`` could name whoever wrote ("Acme asiakaspalvelu", not "As I").
+
+    Used where the attribution is unmistakable already (a date after the
+    verb, an address before it), so any short text that does not start a
+    sentence of one's own ("I", "We", "Here is what") will do. Addresses may
+    follow a lowercase name ("molly <molly@x.com> wrote:").
+    """
+    text = text.strip(" ,")
+    words = text.split()
+    if not words or len(text) > MAX_ATTRIBUTION_LINE:
+        return False
+    if any_case:
+        return words[0].capitalize() not in NOT_NAMES
+    return not text[0].islower() and words[0] not in NOT_NAMES
+
+
+def _new_text(lines: _Lines, end: int, *, signatures: bool) -> str:
     """The author's text among ``lines[:end]``, its ends not yet stripped.
 
-    Drops ``>``-quoted lines, the attributions that announce them, footers
-    followed by nothing of the author's, and everything from a signature
-    delimiter on; joins the remaining pieces with a blank line. Each piece
-    starts and ends with a non-blank line.
+    Drops ``>``-quoted lines and the attributions that announce them, and
+    joins the remaining pieces with a blank line; each piece starts and
+    ends with a non-blank line. With ``signatures``, also drops everything
+    from a signature delimiter or a trailing signature on, and footers that
+    nothing of the author's follows; without, it keeps them, for a message
+    that has nothing else.
     """
-    removable = _removable_lines(lines, end)
+    if signatures:
+        end = _delimiter_before(lines, end)
+    removable = _removable_lines(lines, end, footers=signatures)
+    if signatures:
+        end = _signature_end(lines, end, removable)
     pieces: list[str] = []
     current: list[int] = []
     for index in range(end):
-        if lines.is_text(index) and lines.is_signature_delimiter(index):
-            break
         if lines.quoted[index] or removable[index]:
             _flush(lines, current, pieces)
             current = []
@@ -367,6 +608,55 @@ def _new_text(lines: _Lines, end: int) -> str:
         current.append(index)
     _flush(lines, current, pieces)
     return "\n\n".join(pieces)
+
+
+def _delimiter_before(lines: _Lines, end: int) -> int:
+    """The first unquoted signature delimiter among ``lines[:end]``, else ``end``."""
+    for index in range(end):
+        if lines.is_text(index) and lines.is_signature_delimiter(index):
+            return index
+    return end
+
+
+def _signature_end(lines: _Lines, end: int, removable: list[bool]) -> int:
+    """Where the author's text ends once trailing signatures are cut off.
+
+    Signatures are cut one after the other from the bottom, each time with
+    the lines that are removed only when nothing of the author's follows
+    them (footers, attributions), until none is left; what the text ends
+    with then is no signature, so that stripping again changes nothing.
+    """
+    kept = [index for index in range(end) if lines.is_text(index) and not removable[index]]
+    texts = [lines.norm[index] for index in kept]
+    cut = False
+    while True:
+        position = signature_start(texts)
+        if position is None:
+            break
+        cut = True
+        del kept[position:]
+        del texts[position:]
+        while kept:
+            first = _trailing_removable(lines, kept[-1])
+            if first is None:
+                break
+            while kept and kept[-1] >= first:
+                kept.pop()
+                texts.pop()
+    if not cut:
+        return end
+    return kept[-1] + 1 if kept else 0
+
+
+def _trailing_removable(lines: _Lines, index: int) -> int | None:
+    """The first line of a footer or attribution ending at ``index``, if there is one."""
+    if lines.is_footer(index) or lines.is_footer_link(index):
+        return index
+    if _may_end_attribution(lines.norm[index]):
+        attribution = _attribution_ending_at(lines, index)
+        if attribution is not None:
+            return attribution.start
+    return None
 
 
 def _flush(lines: _Lines, indexes: list[int], pieces: list[str]) -> None:
@@ -381,29 +671,25 @@ def _flush(lines: _Lines, indexes: list[int], pieces: list[str]) -> None:
         pieces.append("\n".join(lines.raw[i] for i in indexes[first:last]))
 
 
-def _removable_lines(lines: _Lines, end: int) -> list[bool]:
-    """Mark attribution and footer lines among ``lines[:end]`` for removal.
+def _removable_lines(lines: _Lines, end: int, *, footers: bool) -> list[bool]:
+    """Mark attribution (and, with ``footers``, footer) lines among ``lines[:end]``.
 
     Both are removed only when what follows them is not the author's text:
-    the end, a quoted line, a signature delimiter, or another removable
-    line. Walking backwards lets each line see that verdict for the lines
-    below it.
+    the end, a quoted line, or another removable line. Walking backwards
+    lets each line see that verdict for the lines below it.
     """
     removable = [False] * end
     index = end - 1
     while index >= 0:
-        if not lines.is_text(index) or lines.is_signature_delimiter(index):
+        if not lines.is_text(index) or not _followed_by_history(lines, index, end, removable):
             index -= 1
             continue
-        if not _followed_by_history(lines, index, end, removable):
-            index -= 1
-            continue
-        if lines.is_footer(index) or lines.is_footer_link(index):
+        if footers and (lines.is_footer(index) or lines.is_footer_link(index)):
             removable[index] = True
             index -= 1
             continue
         attribution = None
-        if lines.norm[index].endswith(":"):
+        if _may_end_attribution(lines.norm[index]):
             attribution = _attribution_ending_at(lines, index)
         if attribution is None:
             index -= 1
@@ -417,9 +703,4 @@ def _removable_lines(lines: _Lines, end: int) -> list[bool]:
 def _followed_by_history(lines: _Lines, index: int, end: int, removable: list[bool]) -> bool:
     """True if nothing of the author's text follows line ``index``."""
     following = lines.next_text[index]
-    return (
-        following >= end
-        or lines.quoted[following]
-        or lines.is_signature_delimiter(following)
-        or removable[following]
-    )
+    return following >= end or lines.quoted[following] or removable[following]

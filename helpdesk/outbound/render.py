@@ -51,6 +51,8 @@ from helpdesk.outbound.samples import OPTIONAL_CONTEXT, SAMPLE_CONTEXTS
 if TYPE_CHECKING:
     from helpdesk.config import Config
 
+# The subdirectory of saved replies (``#use NAME``): NAME.txt and optionally NAME.html.
+SAVED_REPLIES = "replies"
 # The templates helpdesk itself sends; a templates directory must provide all of them.
 SHIPPED: tuple[str, ...] = (
     "acknowledge",
@@ -75,6 +77,9 @@ SHIPPED: tuple[str, ...] = (
     "testimonial-request",
     "loyalty-thanks",
     "complaint",
+    "console-answer",
+    "promise-reminder",
+    "promise-missed",
 )
 
 # The file suffixes that make up one template NAME, in rendering order.
@@ -212,6 +217,22 @@ class Templates:
             if all((self.directory / part).is_file() for part in self.parts(name)):
                 found.add(name)
         return found
+
+    def saved_replies(self) -> list[str]:
+        """The names of the business's saved replies (``replies/NAME.txt``), sorted."""
+        return sorted(path.stem for path in (self.directory / SAVED_REPLIES).glob("*.txt"))
+
+    def render_saved(self, name: str, context: Mapping[str, Any]) -> tuple[str, Markup | None]:
+        """Saved reply ``name`` rendered with ``context``: its text, and its HTML if it has one.
+
+        The caller checks the name against :meth:`saved_replies` first.
+        """
+        values = dict(context)
+        text = clean_text(self._render_part(f"{SAVED_REPLIES}/{name}.txt", values)).strip()
+        html_part = f"{SAVED_REPLIES}/{name}.html"
+        if not (self.directory / html_part).is_file():
+            return text, None
+        return text, Markup(clean_html(self._render_part(html_part, values)).strip())
 
     @staticmethod
     def parts(name: str) -> tuple[str, str, str]:

@@ -42,8 +42,15 @@ _TICKET = {
     "created_at": "2026-11-24T10:00:00+00:00",
     "customer": "zoe@example.com",
     "feedback": {},
+    "promise": {},
 }
 _UNSUBSCRIBE = "support+t7-0123456789abcdef@acme.example"
+_COMMAND_ADDRESS = "support+o-0123456789abcdef@acme.example"
+_PROMISE = {
+    "due": "2026-11-27T17:00:00+00:00",
+    "what": "send the replacement part",
+    "set_at": "2026-11-24T10:30:00+00:00",
+}
 _FEEDBACK = {"score": 2, "comment": "The part broke again.", "at": "2026-11-25T09:00:00+00:00"}
 _COMMON = {"business": _BUSINESS, "owner": _OWNER, "ticket": _TICKET, "customer": _CUSTOMER}
 
@@ -110,6 +117,7 @@ _DIGEST = {
         "label": "2026-0007", "value": "120.00 EUR", "detail": "due Mon 7 Dec", "ticket_id": 42,
         "reply_address": "support+t42-0123456789abcdef@acme.example",
     }]}],
+    "command_address": "support+o-0123456789abcdef@acme.example",
 }  # fmt: skip
 
 # An invoice with its payments (helpdesk.business.invoices.payment_summary).
@@ -125,6 +133,7 @@ _OWNER_NOTIFICATION = {
         "from": "Zoë Martin <zoe@example.com>",
         "subject": "Kettle stopped working",
         "text": "Hello,\nmy kettle stopped working.",
+        "date": "2026-11-24T10:00:00+00:00",
         "attachments": [{"filename": "kettle.jpg", "size": 48213}],
     },
     "history": [
@@ -136,6 +145,8 @@ _OWNER_NOTIFICATION = {
         }
     ],
     "commands": ["#close", "#priority high", "#note TEXT"],
+    "saved_replies": ["delivery-times", "returns"],
+    "command_address": _COMMAND_ADDRESS,
     "reply_address": "support+t42.k3y@acme.example",
 }
 
@@ -157,7 +168,13 @@ SAMPLE_CONTEXTS: Mapping[str, Mapping[str, Any]] = {
             "feedback": _FEEDBACK,
         },
     },
-    "reply": {**_COMMON, "body": "The part is on its way.\n\nBest wishes", "greeting_name": "Zoë"},
+    "reply": {
+        **_COMMON,
+        "body": "The part is on its way.\n\nBest wishes",
+        "body_html": None,
+        "new_conversation": False,
+        "greeting_name": "Zoë",
+    },
     "command-result": {
         **_COMMON,
         "results": [
@@ -289,6 +306,34 @@ SAMPLE_CONTEXTS: Mapping[str, Mapping[str, Any]] = {
         "unsubscribe_address": _UNSUBSCRIBE,
     },
     "loyalty-thanks": {**_COMMON, "unsubscribe_address": _UNSUBSCRIBE},
+    "promise-reminder": {**_OWNER_NOTIFICATION, "ticket": {**_TICKET, "promise": _PROMISE}},
+    "promise-missed": {**_OWNER_NOTIFICATION, "ticket": {**_TICKET, "promise": _PROMISE}},
+    "console-answer": {
+        "business": _BUSINESS,
+        "owner": _OWNER,
+        "answers": [
+            {
+                "title": "Waiting for your answer",
+                "summary": "1 ticket",
+                "lines": [],
+                "messages": [{
+                    "direction": "in", "from": "zoe@example.com", "date": "2026-11-24T10:00:00+00:00",
+                    "subject": "Kettle stopped working", "text": "Hello,\nmy kettle stopped working.",
+                }],
+                "tickets": [{
+                    "id": 42, "subject": "Kettle stopped working", "customer": "zoe@example.com",
+                    "name": "Zoë Martin", "status": "open", "priority": "normal",
+                    "updated_at": "2026-11-24T10:00:00+00:00", "waiting_since": "2026-11-24T10:00:00+00:00",
+                    "promise_due": "2026-11-27T17:00:00+00:00",
+                    "reply_address": "support+t42-0123456789abcdef@acme.example",
+                }],
+            }
+        ],
+        "errors": ["#list closed: say which: open | pending | overdue | new | mine"],
+        "original_text": "#list mine\n#list closed",
+        "commands": ["#list open|pending|overdue|new|mine", "#help"],
+        "command_address": _COMMAND_ADDRESS,
+    },
 }
 
 # Values a caller may leave out; the dry run renders once without them too.

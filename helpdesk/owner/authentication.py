@@ -95,6 +95,25 @@ def authenticate(
     return ticket_id
 
 
+def authenticate_console(
+    message: InboundMessage, owner_email: str, authenticated_by: str | None = None
+) -> None:
+    """Accept mail to the owner's command address only from the owner; raise OwnerRejected otherwise.
+
+    The caller has checked that the genuine command address is a recipient (the
+    token); here the sender must be the owner and, with ``authenticated_by``,
+    our own server must have seen DKIM or SPF pass for the owner's domain:
+    exactly what a ticket reply needs.
+    """
+    sender = message.sender.email if message.sender else ""
+    if sender != owner_email:
+        raise OwnerRejected(f"the owner's command address used by another sender ({sender or 'unknown'})")
+    if authenticated_by is not None and not _authenticated_by_server(message, owner_email, authenticated_by):
+        raise OwnerRejected(
+            f"owner command without DKIM/SPF pass in Authentication-Results of {authenticated_by}"
+        )
+
+
 def _is_notification(store: TicketLookup, message_id: str) -> bool:
     ticket_id = store.ticket_for_message_id(message_id)
     ticket = store.ticket(ticket_id) if ticket_id is not None else None

@@ -26,6 +26,13 @@ from helpdesk.business.invoices import (
 from helpdesk.store.records import PRIORITIES, TAG_NAME
 
 COMMAND_LINE = re.compile(r"^#([a-z]+)\b[ \t]*(.*)$", re.IGNORECASE)
+# What a "#word" that is no command is told (an answer written from the mailbox ignores it).
+UNKNOWN_COMMAND = "unknown command"
+# A saved reply's name: templates/replies/NAME.txt.
+SAVED_REPLY_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+DUE_EXAMPLE = '"#due friday" or "#due 2026-12-18 14:00"'
+# The line a "#use NAME" command leaves in the body until the saved reply replaces it.
+USE_LINE = re.compile(r"^#use ([a-z0-9][a-z0-9_-]{0,63})$")
 COMMAND_HELP = (
     "#close",
     "#reopen",
@@ -35,6 +42,10 @@ COMMAND_HELP = (
     "#untag NAME",
     "#note TEXT (internal: nothing goes to the customer)",
     "#nosend (apply the commands only)",
+    "#use NAME (put in a saved reply; your own words may come before or after it)",
+    '#due friday | tomorrow 14:00 | 3 days | 2026-12-18 14:00 "what you promised"',
+    "#done (the promise is kept)",
+    "#cause NAME (what the complaint was about)",
     "#thank (send the customer a personal thank-you note)",
     "#optout / #optin (the customer wants no / again thank-you notes, surveys, greetings)",
     CUSTOMER_HELP,
@@ -100,12 +111,16 @@ def plan_reply(text: str) -> ReplyPlan:
         if problem:
             plan.errors.append(f"{line.strip()}: {problem}")
             continue
+        if name == "use":
+            # The saved reply goes where the line stands: the line stays in
+            # the body until the saved text is put in its place (USE_LINE).
+            body_lines.append(f"#use {argument.lower()}")
         if name == "note":
             plan.note = True
         elif name == "nosend":
             plan.nosend = True
         # Priorities and tags are lower case: "#tag VIP" and "#tag vip" are one tag.
-        normalised = argument.lower() if name in ("priority", "tag", "untag") else argument
+        normalised = argument.lower() if name in ("priority", "tag", "untag", "use", "cause") else argument
         plan.commands.append(Command(name, normalised, line.strip(), items))
     plan.body = "\n".join(body_lines).strip()
     return plan
@@ -113,8 +128,14 @@ def plan_reply(text: str) -> ReplyPlan:
 
 def _check(name: str, argument: str, items: tuple[str, ...] = ()) -> str | None:
     """Why a command line is malformed, or None if it is fine."""
-    if name in ("close", "reopen", "pending", "nosend", "thank", "optout", "optin"):
+    if name in ("close", "reopen", "pending", "nosend", "thank", "optout", "optin", "done"):
         return "takes no argument" if argument else None
+    if name == "use":
+        return None if SAVED_REPLY_NAME.fullmatch(argument.lower()) else "needs the name of a saved reply"
+    if name == "due":
+        return None if argument else "needs a time, e.g. " + DUE_EXAMPLE
+    if name == "cause":
+        return None if TAG_NAME.fullmatch(argument.lower()) else "needs a cause name (letters, digits, - . _)"
     if name == "priority":
         return None if argument.lower() in PRIORITIES else f"priority must be one of {', '.join(PRIORITIES)}"
     if name in ("tag", "untag"):
@@ -140,4 +161,4 @@ def _check(name: str, argument: str, items: tuple[str, ...] = ()) -> str | None:
         except InvoiceError as exc:
             return f"{exc} (nothing was recorded)"
         return None
-    return "unknown command"
+    return UNKNOWN_COMMAND

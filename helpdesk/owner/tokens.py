@@ -23,8 +23,12 @@ SECRET_FILE = "secret"
 # The purpose of a customer's unsubscribe address: the token stands for the
 # customer's id, not a ticket's (see helpdesk.business.optout).
 UNSUBSCRIBE_PURPOSE = "unsubscribe"
+# The purpose of the owner's command address (``support+o-<hmac>@…``): one
+# address for the whole installation, not for a ticket.
+CONSOLE_PURPOSE = "console"
 SIGNATURE_LENGTH = 16
 TOKEN_PATTERN = re.compile(r"^t(\d{1,12})-([0-9a-f]{16})$")
+CONSOLE_PATTERN = re.compile(r"^o-([0-9a-f]{16})$")
 
 
 def load_secret(data_dir: Path) -> bytes:
@@ -86,6 +90,15 @@ class ReplyTokens:
         if hmac.compare_digest(match.group(2), self._signature(ticket_id, purpose)):
             return ticket_id
         return None
+
+    def console_address(self) -> str:
+        """The owner's command address: mail to it from the owner asks the helpdesk something."""
+        return f"{self._local}+o-{self._signature(0, CONSOLE_PURPOSE)}@{self._domain}"
+
+    def console_in(self, addresses: list[str]) -> bool:
+        """Whether the genuine command address is among ``addresses``."""
+        wanted = self.console_address()
+        return any(hmac.compare_digest(address.lower(), wanted) for address in addresses)
 
     def ticket_in(self, addresses: list[str], purpose: str = "ticket") -> int | None:
         """The ticket of the first valid token among ``addresses`` (our domain only)."""

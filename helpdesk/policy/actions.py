@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from markupsafe import Markup
+
 from helpdesk.business.customers import purchases
 from helpdesk.business.facturx import embed_facturx
 from helpdesk.business.invoicepdf import epc_payload, render_invoice_pdf, upi_payload
@@ -49,6 +51,7 @@ from helpdesk.outbound.outbox import Outbox, OutboxItem
 from helpdesk.outbound.render import Rendered, Templates, first_name
 from helpdesk.owner.authentication import OWNER_PURPOSE
 from helpdesk.owner.commands import COMMAND_HELP, ReplyPlan
+from helpdesk.owner.console import CONSOLE_HELP
 from helpdesk.owner.tokens import ReplyTokens
 from helpdesk.store.records import Invoice, StoredMessage, Ticket, iso
 from helpdesk.store.store import Store
@@ -117,6 +120,8 @@ class Actions:
                 "customer": ticket.customer,
                 # The customer's answer to the satisfaction question: score, comment, at.
                 "feedback": dict(ticket.feedback),
+                # What was promised (#due): due, what, set_at; empty when nothing is.
+                "promise": dict(ticket.promise),
             }
             customer = self.store.customer(ticket.customer)
             context["customer"] = {
@@ -276,8 +281,15 @@ class Actions:
         key: str | None = None,
         **extra: Any,
     ) -> bool:
-        """Send a customer's message (or a reminder) to the owner, with a reply token and a cheat-sheet."""
+        """Send a customer's message (or a reminder) to the owner, with a reply token and a cheat-sheet.
+
+        A reminder on a conversation the owner started (``#new``) that the
+        customer has not answered yet shows the owner's own last message.
+        """
         message = message or self._last_customer_message(ticket)
+        if message is None:
+            sent = [m for m in self.store.messages(ticket.id) if m.direction == "out"]
+            message = sent[-1] if sent else None
         if message is None:
             return False
         reply_address = self.tokens.address(ticket.id, OWNER_PURPOSE)
@@ -301,6 +313,8 @@ class Actions:
                 if other is not None and other.id != ticket.id
             ],
             commands=list(COMMAND_HELP),
+            saved_replies=self.templates.saved_replies(),
+            command_address=self.tokens.console_address(),
             reply_address=reply_address,
             **extra,
         )
@@ -319,12 +333,30 @@ class Actions:
             self.store.save_ticket(ticket)
         return new
 
-    def relay_reply(self, ticket: Ticket, owner_message: StoredMessage, body: str, raw: bytes | None) -> bool:
-        """Send the owner's words to the customer in the ``reply`` template, threaded."""
+    def relay_reply(
+        self,
+        ticket: Ticket,
+        owner_message: StoredMessage,
+        body: str,
+        raw: bytes | None,
+        body_html: Markup | None = None,
+    ) -> bool:
+        """Send the owner's words to the customer in the ``reply`` template, threaded.
+
+        ``body_html``, when a saved reply brought its own HTML, is the HTML
+        form of ``body``. A ticket the owner opened (``#new``) has no customer
+        message yet: its first mail is a new conversation, not a "Re:".
+        """
         last_in = self._last_customer_message(ticket)
         to, cc = self._customer_recipients(ticket)
         customer = self.store.customer(ticket.customer)
-        context = self.context(ticket, body=body, greeting_name=first_name(customer.name if customer else ""))
+        context = self.context(
+            ticket,
+            body=body,
+            body_html=body_html,
+            new_conversation=last_in is None,
+            greeting_name=first_name(customer.name if customer else ""),
+        )
         _, new, _ = self._send(
             f"reply:{ticket.id}:{owner_message.id}",
             "reply",
@@ -564,6 +596,47 @@ class Actions:
             references=tuple(ticket.notifications[-1:]),
             ticket_id=ticket.id,
         )
+
+    def saved_reply(self, ticket: Ticket, name: str) -> tuple[str, Markup | None]:
+        """Saved reply ``name`` for ``ticket``'s customer: its text, and its HTML if it has one."""
+        customer = self.store.customer(ticket.customer)
+        context = self.context(ticket, greeting_name=first_name(customer.name if customer else ""))
+        return self.templates.render_saved(name, context)
+
+    def console_answer(
+        self,
+        key: str,
+        answers: list[dict[str, Any]],
+        errors: list[str],
+        original_text: str,
+        ticket: Ticket | None = None,
+    ) -> None:
+        """Send the owner the answers to a mail to the command address (once per ``key``).
+
+        Replying to the answer asks again (the command address), or, when the
+        answer shows one ``ticket``, answers that ticket's customer.
+        """
+        command_address = self.tokens.console_address()
+        context = self.context(
+            None,
+            answers=answers,
+            errors=errors,
+            original_text=original_text,
+            commands=list(CONSOLE_HELP),
+            command_address=command_address,
+        )
+        reply_to = self.tokens.address(ticket.id, OWNER_PURPOSE) if ticket is not None else command_address
+        message_id, _, _ = self._send(
+            key,
+            "console-answer",
+            context,
+            to=((self.config.owner.name, self.config.owner.email),),
+            reply_to=reply_to,
+            ticket_id=ticket.id if ticket is not None else None,
+        )
+        if ticket is not None and message_id not in ticket.notifications:
+            ticket.notifications.append(message_id)
+            self.store.save_ticket(ticket)
 
     def warn_owner(self, quarantine_id: str, sender: str, subject: str, reason: str) -> None:
         """Tell the owner that mail claiming to be theirs was set aside, not acted on."""

@@ -32,6 +32,7 @@ from typing import Any
 
 from helpdesk.policy.businesstime import BusinessHours
 from helpdesk.policy.durations import Duration
+from helpdesk.policy.promises import half_business_day
 from helpdesk.policy.ruleparams import RuleValueError, choices, duration_value, integer, strings
 from helpdesk.store.records import PRIORITIES, STATUSES
 
@@ -161,6 +162,9 @@ def _ticket_choice(key: str, allowed: tuple[str, ...]) -> ConditionBuilder:
 
     return build
 
+
+# The reminder lead that ``promise_due_within`` understands besides a duration.
+HALF_A_BUSINESS_DAY = "half a business day"
 
 # Who closed a ticket last (Ticket.closed_by): the owner, a rule (an automatic
 # close, "rule:<name>" on the ticket), the customer or the command line.
@@ -379,6 +383,47 @@ def _overdue_since(ticket: Mapping[str, Any]) -> str | None:
     """
     due = ticket.get("open_invoices") or {}
     return min(due.values()) if due else None
+
+
+def _promise_due(ticket: Mapping[str, Any]) -> str | None:
+    """When the ticket's promise (``#due``) falls due; None when nothing is promised."""
+    promise = ticket.get("promise") or {}
+    return promise.get("due")
+
+
+# A missed promise: the window is the promise's due moment, so each promise escalates once.
+condition("promise_missed_for")(_timer("promise_missed_for", "a promise past its time", _promise_due))
+
+
+@condition("promise_due_within")
+def _promise_due_within(value: Any) -> Condition:
+    """The promise falls due within this much business time (and was made before that).
+
+    ``"half a business day"`` is half the opening hours of the day it falls
+    due. A promise made closer to its time than that gets no reminder: the
+    owner has it in mind.
+    """
+    half_day = value == HALF_A_BUSINESS_DAY
+    duration = None if half_day else duration_value(value)
+
+    def check(facts: Facts) -> str | None:
+        promise = facts.ticket.get("promise") or {}
+        if not promise.get("due"):
+            return None
+        due = datetime.fromisoformat(promise["due"])
+        if facts.now >= due:
+            return None
+        set_at = datetime.fromisoformat(promise.get("set_at") or promise["due"])
+        if duration is not None:
+            lead = facts.hours.add(facts.now, duration) >= due
+            early = facts.hours.add(set_at, duration) < due
+            return f"a promise due within {duration}" if lead and early else None
+        limit = half_business_day(facts.hours, due)
+        left = facts.hours.business_seconds_between(facts.now, due)
+        early = facts.hours.business_seconds_between(set_at, due) > limit
+        return "a promise due within half a business day" if left <= limit and early else None
+
+    return Condition("promise_due_within", check, _promise_due)
 
 
 condition("invoice_overdue_for")(

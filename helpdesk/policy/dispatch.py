@@ -20,16 +20,22 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from markupsafe import Markup
+
 from helpdesk.business.customers import apply_customer_edit, parse_customer_fields, purchases
 from helpdesk.business.invoicemath import InvoiceError
 from helpdesk.business.invoices import parse_order, parse_paid, parse_refund, parse_void
 from helpdesk.outbound.outbox import OutboxItem
-from helpdesk.owner.commands import Command, ReplyPlan, plan_reply
+from helpdesk.outbound.render import paragraphs
+from helpdesk.owner.commands import UNKNOWN_COMMAND, USE_LINE, Command, ReplyPlan, plan_reply
+from helpdesk.owner.console import plan_console
 from helpdesk.policy.actions import AUTOMATIC_WINDOW, Actions
 from helpdesk.policy.businesstime import BusinessHours
 from helpdesk.policy.care import CustomerCare
 from helpdesk.policy.conditions import Facts
+from helpdesk.policy.console import Console
 from helpdesk.policy.durations import parse_duration
+from helpdesk.policy.promises import PromiseError, parse_due
 from helpdesk.policy.rules import ActionCall, Match, Rule, RuleSet
 from helpdesk.store.records import Event, StoredMessage, Ticket, add_tag, iso, remove_tag
 from helpdesk.store.store import Store
@@ -55,10 +61,13 @@ class Dispatcher:
         hours: BusinessHours,
         data_dir: Path,
         clock: Callable[[], datetime],
+        send_digest: Callable[[str], bool] | None = None,
     ) -> None:
         self.store = store
         self.actions = actions
         self.care = CustomerCare(actions)
+        # ``#digest`` to the command address sends the digest (the daemon's job) under a key.
+        self.console = Console(actions, hours, send_digest or (lambda key: False))
         self.rules = rules
         self.hours = hours
         self.data_dir = data_dir
@@ -100,6 +109,10 @@ class Dispatcher:
         return next((m for m in self.store.messages(ticket.id) if m.id == message_id), None)
 
     def _handle(self, event: Event) -> None:
+        if event.name == "owner.console":
+            text = str(event.data.get("text", ""))
+            self.console.answer(plan_console(text), str(event.data["mail_id"]), text)
+            return
         if event.name == "owner.rejected":
             data = event.data
             self.actions.warn_owner(
@@ -114,7 +127,8 @@ class Dispatcher:
             return
         message = self._message(ticket, event.message_id)
         if event.name == "owner.replied" and message is not None:
-            self._owner_replied(ticket, message, str(event.data.get("text", "")))
+            relay = event.data.get("relay", True) is not False
+            self._owner_replied(ticket, message, str(event.data.get("text", "")), relay)
         elif event.name == "delivery.bounced":
             # Keyed by the event: two bounces in one batch are two notices.
             key = f"bounce:{ticket.id}:event:{event.sequence}"
@@ -306,8 +320,12 @@ class Dispatcher:
 
     # -- the owner's replies ------------------------------------------------------------
 
-    def _owner_replied(self, ticket: Ticket, message: StoredMessage, text: str) -> None:
-        """Apply the owner's commands and relay the owner's words (or explain why not)."""
+    def _owner_replied(self, ticket: Ticket, message: StoredMessage, text: str, relay: bool = True) -> None:
+        """Apply the owner's commands and relay the owner's words (or explain why not).
+
+        ``relay`` False: the owner wrote from the support mailbox itself, and the
+        customer has the words already; only the commands apply.
+        """
         plan = plan_reply(text)
         stamp = iso(self.clock())
         status_set = False
@@ -329,6 +347,8 @@ class Dispatcher:
             elif command.name in ("paid", "refund", "void"):
                 key = f"{command.name}:{ticket.id}:{message.id}:{position}"
                 self._lifecycle(ticket, command, plan, stamp, key)
+            if command.name in ("due", "done", "cause"):
+                self._promise_or_cause(ticket, command, plan, stamp)
             if command.name == "thank":
                 key = f"thank:{ticket.id}:{message.id}:{position}"
                 self.care.thank_customer(ticket, "loyalty-thanks", key)
@@ -340,8 +360,15 @@ class Dispatcher:
                 ticket.record(stamp, "command", "#customer: " + (", ".join(changes) or "no change"))
             elif command.name not in ("note", "nosend"):
                 ticket.record(stamp, "command", command.line)
+        if not relay:
+            # A "#word" that is no command was plain text to the customer: no command-result for it.
+            plan.errors = [error for error in plan.errors if not error.endswith(f": {UNKNOWN_COMMAND}")]
+            plan.nosend = True
+            if plan.body and not status_set and ticket.status != "closed":
+                self.set_status(ticket, "pending", stamp)
+        body, body_html = self._with_saved_replies(ticket, plan) if plan.relays else (plan.body, None)
         if plan.relays:
-            self.actions.relay_reply(ticket, message, plan.body, self._raw(message.archive_path))
+            self.actions.relay_reply(ticket, message, body, self._raw(message.archive_path), body_html)
             if not status_set and ticket.status != "closed":
                 self.set_status(ticket, "pending", stamp)
         if plan.errors:
@@ -393,6 +420,61 @@ class Dispatcher:
             plan.errors.append(f"{command.line}: not recorded: {exc}")
             return
         ticket.record(stamp, "invoice", detail)
+
+    def _promise_or_cause(self, ticket: Ticket, command: Command, plan: ReplyPlan, stamp: str) -> None:
+        """``#due`` records a promise, ``#done`` clears it, ``#cause`` says what a complaint was about.
+
+        A ``#due`` that cannot be read, or a cause not in ``[feedback] causes``,
+        changes nothing and goes back to the owner in a ``command-result``.
+        """
+        if command.name == "done":
+            ticket.promise = {}
+            return
+        if command.name == "cause":
+            causes = self.actions.config.feedback.causes
+            if command.argument not in causes:
+                plan.errors.append(f"{command.line}: unknown cause (use one of: {', '.join(causes)})")
+                return
+            ticket.cause, ticket.cause_at = command.argument, stamp
+            return
+        try:
+            promise = parse_due(command.argument, self.clock(), self.hours)
+        except PromiseError as exc:
+            plan.errors.append(f"{command.line}: {exc} (nothing was recorded)")
+            return
+        ticket.promise = {"due": iso(promise.due), "what": promise.what, "set_at": stamp}
+
+    def _with_saved_replies(self, ticket: Ticket, plan: ReplyPlan) -> tuple[str, Markup | None]:
+        """The body for the customer with each ``#use NAME`` line replaced by that saved reply.
+
+        Also the HTML form of the body when a saved reply has its own HTML. An
+        unknown name is an error for the owner (with the list of saved replies),
+        and nothing goes to the customer.
+        """
+        lines = plan.body.splitlines()
+        if not any(USE_LINE.match(line) for line in lines):
+            return plan.body, None
+        available = self.actions.templates.saved_replies()
+        texts: list[str] = []
+        htmls: list[Markup] = []
+        has_html = False
+        for line in lines:
+            found = USE_LINE.match(line)
+            if found is None:
+                texts.append(line)
+                htmls.append(paragraphs(line) if line.strip() else Markup(""))
+                continue
+            name = found.group(1)
+            if name not in available:
+                listed = ", ".join(available) or "none yet: add templates/replies/NAME.txt"
+                plan.errors.append(f"#use {name}: no saved reply of that name (saved replies: {listed})")
+                continue
+            text, html = self.actions.saved_reply(ticket, name)
+            texts.append(text)
+            htmls.append(html if html is not None else paragraphs(text))
+            has_html = has_html or html is not None
+        body = "\n".join(texts).strip()
+        return body, Markup("\n").join(htmls) if has_html else None
 
     def _opt(self, ticket: Ticket, name: str, stamp: str) -> None:
         """``#optout`` / ``#optin``: the customer wants no (or again) non-essential mail."""

@@ -128,6 +128,12 @@ class Ticket(_Document):
     survey: dict[str, Any] = field(default_factory=dict)
     feedback: dict[str, Any] = field(default_factory=dict)
     testimonial_request: dict[str, Any] = field(default_factory=dict)
+    # What the business promised and by when (``#due``): "due" (ISO, UTC),
+    # "what", "set_at"; empty when there is none or it was kept (``#done``).
+    promise: dict[str, Any] = field(default_factory=dict)
+    # What a complaint was about (``#cause``, one of ``[feedback] causes``) and when it was said.
+    cause: str | None = None
+    cause_at: str | None = None
 
     def record(self, at: str, event: str, detail: str = "") -> None:
         """Append an entry to the ticket's history."""

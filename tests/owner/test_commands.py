@@ -31,6 +31,9 @@ def test_a_plain_answer_is_relayed_as_it_is() -> None:
         ("#untag vip", ("untag", "vip")),
         ("#note called her, photo follows", ("note", "called her, photo follows")),
         ("#nosend", ("nosend", "")),
+        ('#due friday "send the part"', ("due", 'friday "send the part"')),
+        ("#done", ("done", "")),
+        ("#cause Late-Delivery", ("cause", "late-delivery")),
         ("  #close  ", ("close", "")),
         ("\t#tag\tvip", ("tag", "vip")),
     ],
@@ -69,6 +72,11 @@ def test_commands_are_case_insensitive(line: str, expected: tuple[str, str]) -> 
         ("#close now", "takes no argument"),
         ("#reopen please", "takes no argument"),
         ("#nosend x", "takes no argument"),
+        ("#due", "needs a time"),
+        ("#done now", "takes no argument"),
+        ("#cause", "needs a cause name"),
+        ("#use", "needs the name of a saved reply"),
+        ("#use ../../etc/passwd", "needs the name of a saved reply"),
         ("#frobnicate", "unknown command"),
         ("#closed", "unknown command"),
     ],
@@ -124,3 +132,10 @@ def test_lines_that_are_not_commands_stay_in_the_body(line: str) -> None:
 def test_an_empty_reply_relays_nothing() -> None:
     plan = plan_reply("\n  \n")
     assert plan.body == "" and not plan.relays
+
+
+def test_use_stays_where_it_stands_until_the_saved_reply_replaces_it() -> None:
+    plan = plan_reply("Good question!\n#USE Delivery-Times\nBest, Sam")
+    assert commands(plan) == [("use", "delivery-times")]
+    assert plan.body == "Good question!\n#use delivery-times\nBest, Sam"
+    assert plan.relays

@@ -144,3 +144,15 @@ def test_case_is_ignored(tokens: ReplyTokens) -> None:
     assert mixed.address(12) == address
     assert mixed.ticket_in([address]) == 12
     assert tokens.ticket_in([mixed.address(12).title()]) == 12
+
+
+def test_the_command_address_is_one_per_installation_and_checked(tokens: ReplyTokens) -> None:
+    address = tokens.console_address()
+    assert re.fullmatch(r"support\+o-[0-9a-f]{16}@acme\.example", address)
+    assert tokens.console_in(["someone@example.org", address.upper()])
+    assert not tokens.console_in([address.replace("+o-", "+o-0")])
+    assert not tokens.console_in([address[:-20] + "0000@acme.example"])
+    other = ReplyTokens(b"another secret", "support@acme.example")
+    assert not other.console_in([address])
+    # The command address is no ticket token: it opens no ticket's door.
+    assert tokens.ticket_in([address]) is None and tokens.ticket_in([address], "owner") is None

@@ -131,6 +131,8 @@ def test_explain_a_complaint_shows_every_rule_with_its_reasons(tmp_path: Path) -
         "  no     follow-up (50-follow-up.toml): status does not hold",
         "  no     auto-close (50-follow-up.toml): status does not hold",
         "  no     payment-reminder (70-payment-reminder.toml): invoice_overdue_for does not hold",
+        "  no     promise-reminder (90-promises.toml): status is new; promise_due_within does not hold",
+        "  no     promise-missed (90-promises.toml): status is new; promise_missed_for does not hold",
         "",
         "Nothing was sent or changed.",
     ]
@@ -299,7 +301,7 @@ def test_rules_list_shows_every_shipped_rule(tmp_path: Path) -> None:
     lines = helpdesk("--config", str(config), "rules", "list").stdout.splitlines()
     shipped = load_rules(shipped_directory("rules"), TEMPLATE_NAMES).rules
     rule_lines = [line for line in lines if not line.startswith(" ")]
-    assert len(rule_lines) == len(shipped) == 14
+    assert len(rule_lines) == len(shipped) == 16
     for line, rule in zip(rule_lines, shipped, strict=True):
         assert line.split()[:4] == [Path(rule.file).name, rule.name, "on", rule.on]
         assert line.endswith("-> " + ", ".join(call.name for call in rule.actions))

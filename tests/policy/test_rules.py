@@ -138,6 +138,8 @@ def test_every_shipped_rule_loads_in_file_order() -> None:
         ("80-thank-you.toml", "thank-you", "ticket.closed"),
         ("80-thank-you.toml", "complaint", "feedback.received"),
         ("80-thank-you.toml", "testimonial", "feedback.received"),
+        ("90-promises.toml", "promise-reminder", "tick"),
+        ("90-promises.toml", "promise-missed", "tick"),
     ]
     assert all(rule.description for rule in rules.rules)
 
@@ -398,6 +400,14 @@ BAD_CONDITIONS = [
     ('customer_spent_at_least = "500"', "expected an amount such as 500, got '500'"),
     ("customer_spent_at_least = -5", "expected an amount such as 500, got -5"),
     ("customer_thanked = 1", "expected true or false, got 1"),
+    (
+        'promise_missed_for = "late"',
+        'expected a number at the start of "late", got "late" (write digits, e.g. "4 hours")',
+    ),
+    (
+        'promise_due_within = "half a day"',
+        'expected a number at the start of "half a day", got "half" (write digits, e.g. "4 hours")',
+    ),
 ]
 
 
