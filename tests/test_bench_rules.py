@@ -20,9 +20,12 @@ from bench.rules import Options, format_report, run_benchmark
 TICKETS = 500
 MESSAGES = 20
 ROUNDS = 2
-TICK_RULES = ["escalate-urgent", "escalate", "follow-up", "auto-close", "payment-reminder"]
-# The benchmark's stores hold no invoices: the payment reminder never fires there.
-FIRING_TICK_RULES = [name for name in TICK_RULES if name != "payment-reminder"]
+TICK_RULES = [
+    "escalate-urgent", "escalate", "follow-up", "auto-close",
+    "payment-reminder", "promise-reminder", "promise-missed",
+]  # fmt: skip
+# The benchmark's stores hold no invoices and no promises: those rules never fire there.
+FIRING_TICK_RULES = [name for name in TICK_RULES if name.partition("-")[0] not in ("payment", "promise")]
 
 
 @pytest.fixture(scope="module")

@@ -193,7 +193,7 @@ class Dispatcher:
                 candidates = applicable[kind] = [rule for rule in rules if rule.admits(*kind)]
             for rule in candidates:
                 window = rule.window(doc) if rule.timed else iso(now)[:10]
-                if doc.get("fired", {}).get(rule.name) == window:
+                if window is None or doc.get("fired", {}).get(rule.name) == window:
                     continue
                 if self.rules.match(rule, self._facts(doc, None, rule)) is not None:
                     due.append((int(doc["id"]), rule, window))

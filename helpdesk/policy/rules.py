@@ -91,10 +91,17 @@ class Rule:
         """Whether the rule has time conditions (and so fires once per window)."""
         return any(condition.anchor is not None for condition in self.conditions)
 
-    def window(self, ticket: Mapping[str, Any]) -> str:
-        """The current condition window of ``ticket`` for this rule."""
-        anchors = [c.anchor(ticket) or "" for c in self.conditions if c.anchor is not None]
-        return "|".join(anchors)
+    def window(self, ticket: Mapping[str, Any]) -> str | None:
+        """The current condition window of ``ticket`` for this rule; None when a clock has not started.
+
+        A time condition holds only once its clock runs (the customer waits, a
+        promise was made, an invoice fell due): a ticket without one of its
+        anchors cannot match, and the tick skips it without evaluating anything.
+        """
+        anchors = [c.anchor(ticket) for c in self.conditions if c.anchor is not None]
+        if not all(anchors):
+            return None
+        return "|".join(str(anchor) for anchor in anchors)
 
 
 @dataclass(frozen=True)

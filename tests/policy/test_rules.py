@@ -813,10 +813,12 @@ def test_a_window_is_where_the_clock_started_and_moves_with_it(tmp_path: Path) -
     assert remind.window({**ticket, "last_escalated_at": escalated}) == escalated
     again = stamp("2026-03-03 12:00")
     assert remind.window({**ticket, "last_escalated_at": escalated, "last_customer_at": again}) == again
-    assert remind.window({**ticket, "last_owner_at": stamp("2026-03-03 10:05")}) == ""
-    # Two time conditions: both anchors make the window.
+    # Answered: that clock has stopped, so there is no window and the tick skips the ticket.
+    assert remind.window({**ticket, "last_owner_at": stamp("2026-03-03 10:05")}) is None
+    # Two time conditions: both anchors make the window; without one of them there is none.
     answered = stamp("2026-03-04 09:00")
     assert chase.window({**ticket, "last_owner_at": answered}) == f"{answered}|{ticket['created_at']}"
+    assert chase.window(ticket) is None
 
 
 def test_timed_and_needs_customer(tmp_path: Path) -> None:

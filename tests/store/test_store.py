@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 
 import helpdesk.store.journal as journal_module
 from helpdesk.errors import StoreError
+from helpdesk.store.indexfile import INDEX_SUFFIX
 from helpdesk.store.journal import Journal
 from helpdesk.store.records import STATUSES, Customer, FolderState, StoredMessage, Ticket
 from helpdesk.store.store import (
@@ -80,7 +81,8 @@ def make_customer(email: str = "alice@example.com", name: str = "Alice") -> Cust
 
 
 def segment_files(data_dir: Path) -> list[str]:
-    return sorted(path.name for path in (data_dir / "db").iterdir())
+    """The files in the store's directory but the index files beside the segments."""
+    return sorted(path.name for path in (data_dir / "db").iterdir() if path.suffix != INDEX_SUFFIX)
 
 
 def read_segment(data_dir: Path, name: str) -> dict[str, Any]:
@@ -315,6 +317,10 @@ def test_segments_split_by_thousand_ids(tmp_path: Path) -> None:
         "tickets-00000.json",
         "tickets-00001.json",
         "tickets-00002.json",
+    ]
+    # Each segment of indexed documents has its index file; the state has none.
+    assert sorted(path.name for path in (tmp_path / "db").glob(f"*{INDEX_SUFFIX}")) == [
+        f"{name}{INDEX_SUFFIX}" for name in segment_files(tmp_path) if name != STATE
     ]
     assert set(read_segment(tmp_path, "tickets-00000.json")["tickets"]) == {"999"}
     assert set(read_segment(tmp_path, "tickets-00001.json")["tickets"]) == {"1000", "1001"}
@@ -682,7 +688,7 @@ def test_reader_retries_when_a_checkpoint_lands_while_it_reads(
     writer = Store(tmp_path)
     writer.save_ticket(make_ticket(1))
     writer.commit()
-    original = Store._build_indexes
+    original = Store._index_segments
     interruptions = []
 
     def read_while_writer_commits(self: Store) -> None:
@@ -693,7 +699,7 @@ def test_reader_retries_when_a_checkpoint_lands_while_it_reads(
             writer.commit()
             writer.checkpoint()
 
-    monkeypatch.setattr(Store, "_build_indexes", read_while_writer_commits)
+    monkeypatch.setattr(Store, "_index_segments", read_while_writer_commits)
     reader = Store(tmp_path, readonly=True)
     assert interruptions == [True]
     assert sorted(reader.ticket_ids) == [1, 2]
@@ -703,7 +709,7 @@ def test_reader_retries_when_a_checkpoint_lands_while_it_reads(
 def test_reader_gives_up_if_the_store_never_settles(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     writer = Store(tmp_path)
     writer.commit()
-    original = Store._build_indexes
+    original = Store._index_segments
     attempts = []
 
     def read_while_writer_commits(self: Store) -> None:
@@ -713,7 +719,7 @@ def test_reader_gives_up_if_the_store_never_settles(tmp_path: Path, monkeypatch:
             writer.commit()
             writer.checkpoint()
 
-    monkeypatch.setattr(Store, "_build_indexes", read_while_writer_commits)
+    monkeypatch.setattr(Store, "_index_segments", read_while_writer_commits)
     with pytest.raises(StoreError, match="kept changing"):
         Store(tmp_path, readonly=True)
     assert len(attempts) == SNAPSHOT_ATTEMPTS
