@@ -199,6 +199,21 @@ class MuttSession:
                 raise AssertionError(f"{text!r} did not appear in mutt within {timeout} s:\n{screen}")
             time.sleep(0.05)
 
+    def reply_and_send(self, shown: str, sink: SmtpSink) -> None:
+        """Reply to the message listed as ``shown``, send, and wait until ``sink`` has it.
+
+        The answer's text comes from the answer file (the editor in the muttrc).
+        """
+        self.wait_for_screen(shown)
+        self.keys("r")
+        self.wait_for_screen("y:Send")
+        self.keys("y")
+        try:
+            sink.wait_for(1, timeout=STEP_TIMEOUT)
+        except TimeoutError as exc:
+            raise AssertionError(f"mutt sent nothing: {exc}\n{self.screen()}") from None
+        self.wait_for_screen("Mail sent.")
+
     def stop(self) -> None:
         """Stop tmux (and mutt with it) and remove the socket directory."""
         subprocess.run(
@@ -258,15 +273,7 @@ def _run(tmp_path: Path, harness: Harness, owner_smtp: SmtpSink) -> None:
     mutt = MuttSession(workdir, write_muttrc(workdir, owner_smtp.port), folder, answer_file)
     mutt.start()
     try:
-        mutt.wait_for_screen("[#1] Teapot arrived broken")
-        mutt.keys("r")
-        mutt.wait_for_screen("y:Send")
-        mutt.keys("y")
-        try:
-            owner_smtp.wait_for(1, timeout=STEP_TIMEOUT)
-        except TimeoutError as exc:
-            raise AssertionError(f"mutt sent nothing: {exc}\n{mutt.screen()}") from None
-        mutt.wait_for_screen("Mail sent.")
+        mutt.reply_and_send("[#1] Teapot arrived broken", owner_smtp)
     finally:
         mutt.stop()
 

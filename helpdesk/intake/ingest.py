@@ -52,6 +52,8 @@ from helpdesk.store.store import Store
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+# Records one parsed message: (message, source, archive path, old, raw bytes) -> what it did.
+Recorder = Callable[[InboundMessage, str | None, str, bool, bytes], "IngestReport"]
 
 
 @dataclass
@@ -103,9 +105,18 @@ class Ingestor:
 
         Messages with UIDs up to ``history_until`` are recorded as history.
         """
+        return self._take_in(folder, uidvalidity, batch, history_until, self._record)
+
+    def _take_in(
+        self, folder: str, uidvalidity: int, batch: list[FetchedMessage], old_until: int, record: Recorder
+    ) -> IngestReport:
+        """Archive the batch (one sync), parse it, ``record`` each message, move the UID, commit.
+
+        ``record`` gets each parsed message, whether its UID is up to
+        ``old_until`` (history, or a quiet re-scan), its source, archive path and bytes.
+        """
         report = IngestReport()
         fresh: list[tuple[MailSource, bytes, str]] = []
-        history: list[bool] = []
         for fetched in batch:
             source = MailSource(folder, uidvalidity, fetched.uid)
             if self.store.has_source(source.key):
@@ -113,11 +124,11 @@ class Ingestor:
                 continue
             path = self.archive.store(source, fetched.raw)
             fresh.append((source, fetched.raw, self.archive.relative(path)))
-            history.append(fetched.uid <= history_until)
         self.archive.sync()
         parsed = self.parser.parse([raw for _, raw, _ in fresh])
-        for (source, raw, archive_path), result, old in zip(fresh, parsed, history, strict=True):
-            report.add(self._process(raw, source.key, archive_path, result, old))
+        for (source, raw, archive_path), result in zip(fresh, parsed, strict=True):
+            old = source.uid <= old_until
+            report.add(self._process(raw, source.key, archive_path, result, old, record))
         if batch:
             self._advance(folder, uidvalidity, max(fetched.uid for fetched in batch), report)
         self.store.commit()
@@ -140,19 +151,28 @@ class Ingestor:
 
     def ingest_local(self, raw: bytes, history: bool = False) -> IngestReport:
         """Ingest a message that did not come from IMAP (a quarantine replay), as history if asked."""
+        return self._take_in_local(raw, history, self._record)
+
+    def _take_in_local(self, raw: bytes, old: bool, record: Recorder) -> IngestReport:
         path = self.archive.store_local(raw)
-        report = self._process(raw, None, self.archive.relative(path), parse_or_reject(raw), history)
+        report = self._process(raw, None, self.archive.relative(path), parse_or_reject(raw), old, record)
         self.store.commit()
         return report
 
     def _process(
-        self, raw: bytes, source: str | None, archive_path: str, parsed: ParseResult, history: bool = False
+        self,
+        raw: bytes,
+        source: str | None,
+        archive_path: str,
+        parsed: ParseResult,
+        history: bool,
+        record: Recorder,
     ) -> IngestReport:
         """Record one archived, parsed message; quarantine it if that fails. Never raises."""
         try:
             if isinstance(parsed, MessageRejected):
                 raise parsed
-            return self._record(parsed, source, archive_path, history, raw)
+            return record(parsed, source, archive_path, history, raw)
         except OwnerMailRejected as exc:
             entry = self.quarantine.add(raw, exc.reason, source)
             log.warning("quarantined %s (%s): %s", entry.id, source or "local", exc.reason)
@@ -577,50 +597,14 @@ class Ingestor:
         ``quiet_until`` (a re-scan after a UIDVALIDITY change) are recorded
         without an event.
         """
-        report = IngestReport()
-        fresh: list[tuple[MailSource, bytes, str]] = []
-        for fetched in batch:
-            source = MailSource(folder, uidvalidity, fetched.uid)
-            if self.store.has_source(source.key):
-                report.duplicates += 1
-                continue
-            path = self.archive.store(source, fetched.raw)
-            fresh.append((source, fetched.raw, self.archive.relative(path)))
-        self.archive.sync()
-        parsed = self.parser.parse([raw for _, raw, _ in fresh])
-        for (source, raw, archive_path), result in zip(fresh, parsed, strict=True):
-            report.add(self._process_sent(raw, source.key, archive_path, result, source.uid <= quiet_until))
-        if batch:
-            self._advance(folder, uidvalidity, max(fetched.uid for fetched in batch), report)
-        self.store.commit()
-        return report
+        return self._take_in(folder, uidvalidity, batch, quiet_until, self._record_sent)
 
     def ingest_sent_local(self, raw: bytes, quiet: bool = False) -> IngestReport:
         """Record a message of the Sent folder that did not come from IMAP (a quarantine replay)."""
-        path = self.archive.store_local(raw)
-        report = self._process_sent(raw, None, self.archive.relative(path), parse_or_reject(raw), quiet)
-        self.store.commit()
-        return report
-
-    def _process_sent(
-        self, raw: bytes, source: str | None, archive_path: str, parsed: ParseResult, quiet: bool
-    ) -> IngestReport:
-        """Record one archived message from the Sent folder; quarantine it if that fails. Never raises."""
-        try:
-            if isinstance(parsed, MessageRejected):
-                raise parsed
-            return self._record_sent(parsed, raw, source, archive_path, quiet)
-        except MessageRejected as exc:
-            reason = exc.reason
-        except Exception as exc:  # A bad message must never stop the daemon.
-            log.exception("unexpected error processing %s", source or archive_path)
-            reason = f"internal error: {type(exc).__name__}: {exc}"
-        entry = self.quarantine.add(raw, reason, source)
-        log.warning("quarantined %s (%s): %s", entry.id, source or "local", reason)
-        return IngestReport(quarantined=1)
+        return self._take_in_local(raw, quiet, self._record_sent)
 
     def _record_sent(
-        self, message: InboundMessage, raw: bytes, source: str | None, archive_path: str, quiet: bool
+        self, message: InboundMessage, source: str | None, archive_path: str, quiet: bool, raw: bytes
     ) -> IngestReport:
         """Record the owner's answer found in the Sent folder, or say why it is none.
 
