@@ -110,6 +110,24 @@ def queued(data_dir: Path) -> int:
     return len(list((data_dir / "outbox" / "queue").glob("*.json")))
 
 
+def copies_waiting(data_dir: Path) -> bool:
+    """Whether sent mail waits in the spool for its copy in the Sent folder."""
+    spool = data_dir / "sent-copies"
+    return spool.is_dir() and any(spool.iterdir())
+
+
+def sent_message_ids(mailbox: ImapMailbox) -> list[str]:
+    """The Message-ID of every message in the account's Sent folder."""
+    with mailbox.session() as imap:
+        imap.select_folder("Sent", readonly=True)
+        found = imap.fetch(imap.search(["ALL"]), ["BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"])
+    parser = BytesHeaderParser(policy=default)
+    return [
+        str(parser.parsebytes(data[b"BODY[HEADER.FIELDS (MESSAGE-ID)]"])["Message-ID"]).strip()
+        for data in found.values()
+    ]
+
+
 def kill_while_sending(config_path: Path, sink: SlowSink, rng: random.Random) -> bool:
     """Start the daemon, SIGKILL it at a random moment once it sends; True if work was left."""
     before = len(sink.received)
@@ -125,7 +143,8 @@ def kill_while_sending(config_path: Path, sink: SlowSink, rng: random.Random) ->
 
 
 @pytest.mark.slow
-def test_sigkill_while_sending_loses_nothing(tmp_path: Path, mailbox: ImapMailbox) -> None:
+@pytest.mark.parametrize("save_sent", [False, True], ids=["plain", "save_sent"])
+def test_sigkill_while_sending_loses_nothing(tmp_path: Path, mailbox: ImapMailbox, save_sent: bool) -> None:
     mailbox.append_many(
         [
             customer_mail(
@@ -137,7 +156,7 @@ def test_sigkill_while_sending_loses_nothing(tmp_path: Path, mailbox: ImapMailbo
     expected = {(kind, str(ticket)) for kind in KINDS for ticket in range(1, CUSTOMERS + 1)}
     rng = random.Random(20260303)
     with SlowSink(SINK_DELAY) as sink:
-        config_path = write_config(tmp_path, mailbox, sink)
+        config_path = write_config(tmp_path, mailbox, sink, imap={"save_sent": save_sent})
         data_dir = tmp_path / "data"
         # Kill only once a run is sending, at a random moment.
         kills_while_sending = sum(kill_while_sending(config_path, sink, rng) for _ in range(KILLS))
@@ -146,7 +165,9 @@ def test_sigkill_while_sending_loses_nothing(tmp_path: Path, mailbox: ImapMailbo
         daemon = daemon_process(config_path)
         try:
             done = wait_until(
-                lambda: queued(data_dir) == 0 and {(r.kind, r.ticket) for r in sink.received} >= expected,
+                lambda: queued(data_dir) == 0
+                and {(r.kind, r.ticket) for r in sink.received} >= expected
+                and not copies_waiting(data_dir),
                 120,
                 interval=0.2,
             )
@@ -178,3 +199,10 @@ def test_sigkill_while_sending_loses_nothing(tmp_path: Path, mailbox: ImapMailbo
     assert len(sent) == len({item.id for item in sent}) == len(expected)
     assert outbox.queued() == [] and outbox.failed() == []
     assert "Traceback" not in (tmp_path / "daemon.log").read_text(encoding="utf-8")
+
+    # With save_sent, the Sent folder holds every message delivered, once, however often it went out.
+    in_sent = Counter(sent_message_ids(mailbox))
+    if save_sent:
+        assert set(in_sent) == set(copies) and set(in_sent.values()) == {1}
+    else:
+        assert not in_sent
