@@ -5,6 +5,7 @@ Run from the repository root::
     python3 bench/ingest.py                      # 10,000 messages, preload 100,000 tickets
     python3 bench/ingest.py --quick              # 2,000 messages, preload 20,000 tickets
     python3 bench/ingest.py --json --profile     # one JSON document; cProfile summaries
+    python3 bench/ingest.py --only end-to-end    # only part 4 (2,000 messages)
 
 It starts a private Dovecot (``tests/dovecot.py``) and an SMTP sink in a process of its own
 (``bench/smtp_sink.py``), fills a fresh mailbox with a realistic generated corpus
@@ -21,10 +22,9 @@ It starts a private Dovecot (``tests/dovecot.py``) and an SMTP sink in a process
    with a backlog; starting them is part of the time), classify, thread, record and commit
    (``Helpdesk(config)`` + ``Mailbox.connect()`` + ``Helpdesk.ingest_new()`` + closing). The
    same is also timed with ``parse_workers = 0``, everything in one process, to show what the
-   workers add; the raw rate is always one process. The automatic
-   mail a cycle then sends is left out here: it is not ingest, and at the current cost it would
-   take minutes for 10,000 messages. It is measured in 3. Afterwards every appended message
-   must be in the store under its (folder, UIDVALIDITY, UID), or the benchmark fails.
+   workers add; the raw rate is always one process. The automatic mail a cycle then sends is
+   left out here: it is not ingest, and it is measured in 3 and 4. Afterwards every appended
+   message must be in the store under its (folder, UIDVALIDITY, UID), or the benchmark fails.
 3. **Growth**: complete daemon cycles (``Helpdesk.cycle()``: ingest, the actions of the new
    events, the time rules when due, SMTP delivery) of 1,000 new messages into a store that
    already holds 1,000 tickets and into one that holds ``--preload`` tickets, with the time of
@@ -34,11 +34,23 @@ It starts a private Dovecot (``tests/dovecot.py``) and an SMTP sink in a process
    the preloaded tickets) are start-up costs, timed apart. The time rules sweep every ticket
    at most once a minute whatever the mail, so they are reported apart too, and the
    per-message cost compared between the stores is the cycle without them.
+4. **End to end**: ``helpdesk run --once`` (``Daemon.run_once()``, in this process, with the
+   shipped rules and templates and the default parse workers) on a fresh data directory over
+   ``--end-to-end-messages`` new customer messages, each from an address of its own and
+   opening a ticket: every one is acknowledged and notified, two mails sent per message to
+   the SMTP sink. Against the practical limit measured in the same run, interleaved: one
+   imapclient connection fetching ``BODY.PEEK[]`` in batches, mail-parser on each message and,
+   after each, two minimal aiosmtplib sends (a few headers and a line, to the sender and to
+   the owner) on one SMTP connection. The run fails unless every message is recorded, the
+   sink got exactly two mails per message and the outbox is empty afterwards; the time of
+   each phase of the cycle (ingest, actions, SMTP) is reported for the best run.
 
-Each rate is measured ``--repeat`` times (raw and helpdesk runs interleaved) and each growth
-cycle ``--rounds`` times (the two stores alternating); the report gives the best run of each,
-the one least disturbed by other work on the machine, and lists every run. The file system is
-flushed before each timed run, so that no run pays for the writes of the one before.
+Each rate (and the end-to-end pair) is measured ``--repeat`` times (raw and helpdesk runs
+interleaved) and each growth cycle ``--rounds`` times (the two stores alternating); the report
+gives the best run of each, the one least disturbed by other work on the machine, and lists
+every run. The file system is flushed before each timed run, so that no run pays for the
+writes of the one before. ``--only`` runs some of the parts (``rates``, ``growth``,
+``end-to-end``; repeatable).
 
 The results are printed as a table (``--json``: one JSON document) and written to
 ``bench/results/ingest-<timestamp>.json``.
@@ -47,6 +59,7 @@ The results are printed as a table (``--json``: one JSON document) and written t
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import cProfile
 import shutil
@@ -65,22 +78,24 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import aiosmtplib
 import mailparser
 from imapclient import IMAPClient
 
 from bench import common
 from bench.preload import preload_store
 from helpdesk.config import Config, default_workers, load_config
-from helpdesk.daemon import Helpdesk
+from helpdesk.daemon import Daemon, Helpdesk
 from helpdesk.demo.imapserver import ImapMailbox, ImapTestServer
 from helpdesk.demo.processes import LOOPBACK
 from helpdesk.intake.fetch import Mailbox
 from helpdesk.intake.ingest import IngestReport
+from helpdesk.outbound.outbox import Outbox
 from helpdesk.policy.dispatch import Dispatcher
 from helpdesk.store.store import Store
 from tests.corpus import generate_corpus
 from tests.dovecot import DovecotServer, dovecot_available, dovecot_version
-from tests.helpers import write_config
+from tests.helpers import BUSINESS, OWNER, write_config
 
 DEFAULT_MESSAGES = 10_000
 DEFAULT_PRELOAD = 100_000
@@ -90,14 +105,26 @@ QUICK_PRELOAD = 20_000
 # The small store of the growth comparison, and the new mail of one growth cycle.
 BASE_PRELOAD = 1_000
 GROWTH_MESSAGES = 1_000
+# New customer messages of the end-to-end measurement, each acknowledged and notified.
+DEFAULT_END_TO_END = 2_000
+QUICK_END_TO_END = 500
+# The outbound mail the shipped rules send for each new customer message: the
+# acknowledgement to the customer and the notification to the owner.
+MAILS_PER_MESSAGE = 2
+# The parts of the benchmark, in the order they run (``--only`` picks some).
+PARTS = ("rates", "growth", "end-to-end")
 
 # Targets from the issue: helpdesk ingests at least half as fast as fetch+parse alone, and the
 # time per message grows by at most half when the store grows from 1,000 to 100,000 tickets.
 RATE_TARGET = 0.5
 GROWTH_TARGET = 1.5
+# And a whole cycle, mail in to acknowledgement and notification out, runs at least half as
+# fast as fetch + parse + two bare SMTP sends per message.
+END_TO_END_TARGET = 0.5
 
 CORPUS_SEED = 20_260_105
 GROWTH_SEED = 31_337
+END_TO_END_SEED = 4_242
 
 
 # ---------------------------------------------------------------------------------------------
@@ -173,7 +200,9 @@ class Options:
     repeat: int = 3
     rounds: int = 3
     growth_messages: int = GROWTH_MESSAGES
+    end_to_end_messages: int = DEFAULT_END_TO_END
     profile: bool = False
+    parts: tuple[str, ...] = PARTS
 
 
 # ---------------------------------------------------------------------------------------------
@@ -273,15 +302,13 @@ class SmtpSinkProcess:
 # ---------------------------------------------------------------------------------------------
 
 
-def fetch_and_parse(mailbox: ImapMailbox, batch_size: int) -> int:
-    """Fetch every message of INBOX with BODY.PEEK[] in batches and parse each one.
+def parsed_messages(mailbox: ImapMailbox, batch_size: int) -> Iterator[Any]:
+    """Fetch every message of INBOX with BODY.PEEK[] in batches and parse each one, in UID order.
 
     The least that helpdesk's fetch and parse steps must do, with nothing kept: connect, log
-    in, SELECT, UID SEARCH, FETCH per batch, ``mailparser.parse_from_bytes``. Returns how many
-    messages were parsed.
+    in, SELECT, UID SEARCH, FETCH per batch, ``mailparser.parse_from_bytes``.
     """
     client = IMAPClient(mailbox.host, mailbox.port, ssl=False, timeout=120)
-    parsed = 0
     try:
         client.socket().setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         client.login(mailbox.username, mailbox.password)
@@ -291,13 +318,15 @@ def fetch_and_parse(mailbox: ImapMailbox, batch_size: int) -> int:
             chunk = uids[start : start + batch_size]
             response = client.fetch(chunk, ["BODY.PEEK[]"])
             for uid in chunk:
-                message = mailparser.parse_from_bytes(response[uid][b"BODY[]"])
-                if message.message is not None:
-                    parsed += 1
+                yield mailparser.parse_from_bytes(response[uid][b"BODY[]"])
     finally:
         with contextlib.suppress(Exception):
             client.logout()
-    return parsed
+
+
+def fetch_and_parse(mailbox: ImapMailbox, batch_size: int) -> int:
+    """:func:`parsed_messages` over INBOX; returns how many messages were parsed."""
+    return sum(1 for message in parsed_messages(mailbox, batch_size) if message.message is not None)
 
 
 def time_raw(mailbox: ImapMailbox, expected: int, batch_size: int) -> float:
@@ -558,6 +587,166 @@ def measure_growth(
 
 
 # ---------------------------------------------------------------------------------------------
+# End to end: new customer mail in, acknowledgements and notifications out.
+# ---------------------------------------------------------------------------------------------
+
+
+def end_to_end_corpus(count: int) -> list[bytes]:
+    """``count`` new customer messages, each from an address of its own.
+
+    No replies: every message opens a ticket, which the shipped rules acknowledge and notify.
+    A customer who wrote before gets a fresh address (a numbered local part, everywhere it
+    appears in the message): automatic mail is rate-limited per address
+    (:data:`helpdesk.policy.actions.AUTOMATIC_LIMIT` an hour), and a frequent writer's sixth
+    message would otherwise go unacknowledged.
+    """
+    mails = generate_corpus(count, seed=END_TO_END_SEED, reply_ratio=0.0, attachment_ratio=0.1)
+    written: Counter[str] = Counter()
+    raws = []
+    for mail in mails:
+        written[mail.sender] += 1
+        raw = mail.raw
+        if written[mail.sender] > 1:
+            local, _, domain = mail.sender.partition("@")
+            raw = raw.replace(mail.sender.encode(), f"{local}.n{written[mail.sender]}@{domain}".encode())
+        raws.append(raw)
+    return raws
+
+
+def bare_reply(recipient: str, in_reply_to: str, number: int) -> bytes:
+    """The least a reply needs to be mail: a few headers and one line of text."""
+    return (
+        f"From: {BUSINESS}\r\nTo: {recipient}\r\nSubject: Received\r\n"
+        f"Message-ID: <limit-{number}@acme.example>\r\nIn-Reply-To: {in_reply_to}\r\n"
+        "\r\nReceived, thank you.\r\n"
+    ).encode()
+
+
+async def fetch_parse_send(mailbox: ImapMailbox, batch_size: int, sink: SmtpSinkProcess) -> int:
+    """:func:`fetch_and_parse`, and after parsing each message two bare sends to the sink.
+
+    The least that a cycle answering every message must do: the fetch and parse of the raw
+    rate, then for each message ``sendmail`` of :func:`bare_reply` to its sender and to the
+    owner over one aiosmtplib connection (MAIL, RCPT, DATA each). Returns how many messages
+    were sent.
+    """
+    smtp = aiosmtplib.SMTP(hostname=sink.hostname, port=sink.port, use_tls=False, start_tls=False)
+    sent = 0
+    try:
+        await smtp.connect()
+        for message in parsed_messages(mailbox, batch_size):
+            for recipient in (message.from_[0][1], OWNER):
+                reply = bare_reply(recipient, message.message_id, sent)
+                await smtp.sendmail(BUSINESS, [recipient], reply)
+                sent += 1
+    finally:
+        with contextlib.suppress(Exception):
+            await smtp.quit()
+    return sent
+
+
+def time_limit(mailbox: ImapMailbox, expected: int, batch_size: int, sink: SmtpSinkProcess) -> float:
+    """Seconds for one :func:`fetch_parse_send` pass; fails unless the sink got every message."""
+    common.flush_file_system()
+    delivered = sink.delivered()
+    start = time.perf_counter()
+    sent = asyncio.run(fetch_parse_send(mailbox, batch_size, sink))
+    elapsed = time.perf_counter() - start
+    received = sink.delivered() - delivered
+    if sent != received or received != expected * MAILS_PER_MESSAGE:
+        raise RuntimeError(
+            f"limit pass sent {sent}, the sink got {received} of {expected * MAILS_PER_MESSAGE} messages"
+        )
+    return elapsed
+
+
+def time_run_once(
+    mailbox: ImapMailbox, uids: Sequence[int], config: Config, sink: SmtpSinkProcess, what: str
+) -> dict[str, float]:
+    """Time ``Daemon.run_once()`` (``helpdesk run --once``) on a fresh data directory, and its phases.
+
+    ``run_once`` is the whole of it, start-up and closing included; the phases are parts of it.
+
+    Fails unless every message was recorded, the sink received an acknowledgement and a
+    notification for each, and the outbox is empty afterwards.
+    """
+    common.flush_file_system()
+    delivered = sink.delivered()
+    with common.phase_timer(PHASES) as phases:
+        start = time.perf_counter()
+        report = Daemon(config).run_once()
+        elapsed = time.perf_counter() - start
+    received = sink.delivered() - delivered
+    check_report(report, len(uids), what)
+    store = Store(config.storage_path, readonly=True)
+    check_stored(store, config.imap.folder, mailbox.uidvalidity(), uids, what)
+    waiting, failed = Outbox.waiting_in(config.storage_path), len(Outbox.failed_in(config.storage_path))
+    if received != len(uids) * MAILS_PER_MESSAGE or waiting or failed:
+        raise RuntimeError(
+            f"{what}: the sink received {received} of {len(uids) * MAILS_PER_MESSAGE} messages; "
+            f"{waiting} still queued, {failed} failed"
+        )
+    return {"run_once": elapsed, **phases}
+
+
+def measure_end_to_end(
+    server: ImapTestServer,
+    sink: SmtpSinkProcess,
+    workdir: Path,
+    options: Options,
+    progress: common.Progress = common.quiet,
+    profile_to: Path | None = None,
+) -> dict[str, Any]:
+    """Time ``run --once`` over new customer mail against the fetch + parse + send limit, interleaved.
+
+    With ``profile_to``, one more run (in one process: ``parse_workers = 0``) runs under
+    cProfile afterwards and its profile is saved there.
+    """
+    raws = end_to_end_corpus(options.end_to_end_messages)
+    corpus = describe_corpus(raws)
+    mailbox = server.new_mailbox()
+    try:
+        uids = append_all(mailbox, raws)
+        del raws
+        progress(f"end to end: mailbox filled with {len(uids):,} new customer messages")
+        limit, helpdesk = common.Timing(len(uids)), common.Timing(len(uids))
+        phases: list[dict[str, float]] = []
+        for attempt in range(1, options.repeat + 1):
+            limit.runs.append(time_limit(mailbox, len(uids), options.batch_size, sink))
+            progress(f"fetch+parse+send run {attempt}: {limit.runs[-1]:.2f} s")
+            directory = workdir / f"end-to-end-{attempt}"
+            config = make_config(directory, mailbox, sink, options.batch_size)
+            phases.append(time_run_once(mailbox, uids, config, sink, "helpdesk end to end"))
+            helpdesk.runs.append(phases[-1]["run_once"])
+            progress(
+                f"helpdesk run --once {attempt}: "
+                + ", ".join(f"{name} {value:.2f} s" for name, value in phases[-1].items())
+            )
+            shutil.rmtree(directory)
+        if profile_to is not None:
+            directory = workdir / "end-to-end-profiled"
+            config = make_config(directory, mailbox, sink, options.batch_size, parse_workers=0)
+            profile = cProfile.Profile()
+            profile.runcall(time_run_once, mailbox, uids, config, sink, "profiled end to end")
+            common.save_profile(profile, profile_to)
+            shutil.rmtree(directory)
+    finally:
+        mailbox.close()
+    ratio = helpdesk.rate / limit.rate
+    best = phases[helpdesk.runs.index(helpdesk.best)]
+    return {
+        "corpus": corpus,
+        "mail_sent_per_run": len(uids) * MAILS_PER_MESSAGE,
+        "limit_fetch_parse_send": limit.to_json(),
+        "helpdesk_run_once": helpdesk.to_json(),
+        "phases_of_best_run_seconds": {name: round(value, 4) for name, value in best.items()},
+        "ratio": round(ratio, 3),
+        "target": END_TO_END_TARGET,
+        "target_met": ratio >= END_TO_END_TARGET,
+    }
+
+
+# ---------------------------------------------------------------------------------------------
 # Profiling.
 # ---------------------------------------------------------------------------------------------
 
@@ -575,6 +764,8 @@ STAGES: tuple[common.Stage, ...] = (
     ("actions (events to outbox)", "helpdesk/policy/dispatch.py", "run"),
     ("  template rendering, anywhere", "helpdesk/outbound/render.py", "render"),
     ("  outbox enqueue, within actions", "helpdesk/outbound/outbox.py", "enqueue"),
+    ("  message composition, anywhere", "helpdesk/outbound/compose.py", "compose"),
+    ("outbox flush (one sync per commit)", "helpdesk/outbound/outbox.py", "flush"),
     ("time rules", "helpdesk/daemon.py", "tick"),
     ("SMTP delivery", "helpdesk/daemon.py", "send_outbox"),
 )
@@ -593,52 +784,76 @@ def run_benchmark(
     progress: common.Progress = common.quiet,
     profile_dir: Path | None = None,
 ) -> dict[str, Any]:
-    """Run every measurement against ``server`` and ``sink``; return JSON-ready results.
+    """Run the measurements of ``options.parts`` against ``server`` and ``sink``; return JSON-ready results.
 
     Profiles (with ``options.profile``) are saved in ``profile_dir``, else in ``workdir``.
     """
     started = datetime.now(UTC)
-    stamp = common.file_stamp(started)
-    profile_dir = profile_dir or workdir
-    progress(f"generating {options.messages:,} messages")
-    raws = make_corpus(options.messages, CORPUS_SEED)
-    corpus = describe_corpus(raws)
-    mailbox = server.new_mailbox()
-    profiles: dict[str, Any] = {}
-    try:
-        uids = append_all(mailbox, raws)
-        del raws
-        progress(f"mailbox filled with {len(uids):,} messages ({corpus['mean_bytes']:,} bytes on average)")
-        raw, ingest, single = measure_rates(mailbox, uids, sink, workdir, options, progress)
-        if options.profile:
-            path = profile_dir / f"ingest-{stamp}-ingest.prof"
-            directory = workdir / "ingest-profiled"
-            # In one process: cProfile sees only the process it runs in.
-            config = make_config(directory, mailbox, sink, options.batch_size, parse_workers=0)
-            profile = cProfile.Profile()
-            profile.runcall(time_ingest, mailbox, uids, directory, config)
-            common.save_profile(profile, path)
-            shutil.rmtree(directory)
-            profiles["ingest"] = {"file": str(path), "rows": _summary(path)}
-            progress(f"profiled the ingest: {path}")
-    finally:
-        mailbox.close()
-    growth_profile = profile_dir / f"ingest-{stamp}-large-store-cycle.prof" if options.profile else None
-    small, large = measure_growth(server, sink, workdir, options, progress, growth_profile)
-    if growth_profile is not None:
-        profiles["large_store_cycle"] = {"file": str(growth_profile), "rows": _summary(growth_profile)}
-    rate_ratio = ingest.rate / raw.rate
-    growth = {
-        phase: large.best(phase) / small.best(phase)
-        for phase in small.phases()
-        if phase not in ("cycle", TIME_RULES) and small.best(phase) > 0
-    }
-    return {
+    results: dict[str, Any] = {
         "benchmark": "ingest",
         "started": started.isoformat(timespec="seconds"),
         "options": asdict(options),
         "machine": common.machine(imap_server=_imap_server(server)),
         "reported": "best run of each measurement (every run is listed)",
+        "profiles": {},
+    }
+    stamp = common.file_stamp(started)
+    profile_dir = profile_dir or workdir
+    profiles: dict[str, Any] = results["profiles"]
+
+    def profile_path(name: str) -> Path | None:
+        return profile_dir / f"ingest-{stamp}-{name}.prof" if options.profile else None
+
+    def add_profile(name: str, path: Path | None) -> None:
+        if path is not None:
+            profiles[name.replace("-", "_")] = {"file": str(path), "rows": _summary(path)}
+            progress(f"profiled the {name.replace('-', ' ')}: {path}")
+
+    if "rates" in options.parts:
+        path = profile_path("ingest")
+        results.update(_rates_part(server, sink, options, workdir, progress, path))
+        add_profile("ingest", path)
+    if "growth" in options.parts:
+        path = profile_path("large-store-cycle")
+        results.update(_growth_part(server, sink, options, workdir, progress, path))
+        add_profile("large-store-cycle", path)
+    if "end-to-end" in options.parts:
+        path = profile_path("end-to-end")
+        results["end_to_end"] = measure_end_to_end(server, sink, workdir, options, progress, path)
+        add_profile("end-to-end", path)
+    return results
+
+
+def _rates_part(
+    server: ImapTestServer,
+    sink: SmtpSinkProcess,
+    options: Options,
+    workdir: Path,
+    progress: common.Progress,
+    profile_to: Path | None,
+) -> dict[str, Any]:
+    """The raw and helpdesk ingest rates over the main corpus (and a profile of one ingest)."""
+    progress(f"generating {options.messages:,} messages")
+    raws = make_corpus(options.messages, CORPUS_SEED)
+    corpus = describe_corpus(raws)
+    mailbox = server.new_mailbox()
+    try:
+        uids = append_all(mailbox, raws)
+        del raws
+        progress(f"mailbox filled with {len(uids):,} messages ({corpus['mean_bytes']:,} bytes on average)")
+        raw, ingest, single = measure_rates(mailbox, uids, sink, workdir, options, progress)
+        if profile_to is not None:
+            directory = workdir / "ingest-profiled"
+            # In one process: cProfile sees only the process it runs in.
+            config = make_config(directory, mailbox, sink, options.batch_size, parse_workers=0)
+            profile = cProfile.Profile()
+            profile.runcall(time_ingest, mailbox, uids, directory, config)
+            common.save_profile(profile, profile_to)
+            shutil.rmtree(directory)
+    finally:
+        mailbox.close()
+    rate_ratio = ingest.rate / raw.rate
+    return {
         "corpus": corpus,
         "raw_fetch_parse": raw.to_json(),
         "helpdesk_ingest": ingest.to_json(),
@@ -648,13 +863,31 @@ def run_benchmark(
         "single_process_ratio": round(single.rate / raw.rate, 3),
         "rate_target": RATE_TARGET,
         "rate_target_met": rate_ratio >= RATE_TARGET,
+    }
+
+
+def _growth_part(
+    server: ImapTestServer,
+    sink: SmtpSinkProcess,
+    options: Options,
+    workdir: Path,
+    progress: common.Progress,
+    profile_to: Path | None,
+) -> dict[str, Any]:
+    """Cycles into the small and the large store, and how the large one's compare."""
+    small, large = measure_growth(server, sink, workdir, options, progress, profile_to)
+    growth = {
+        phase: large.best(phase) / small.best(phase)
+        for phase in small.phases()
+        if phase not in ("cycle", TIME_RULES) and small.best(phase) > 0
+    }
+    return {
         "growth": {"small": small.to_json(), "large": large.to_json()},
         "growth_ratios": {phase: round(value, 3) for phase, value in growth.items()},
         "growth_target": GROWTH_TARGET,
         "growth_target_met": all(
             growth[phase] <= GROWTH_TARGET for phase in TARGET_PHASES if phase in growth
         ),
-        "profiles": profiles,
     }
 
 
@@ -682,23 +915,43 @@ _PHASE_LABELS = {
 
 
 def format_report(results: dict[str, Any]) -> str:
-    """The results as a readable table."""
-    corpus, machine, options = results["corpus"], results["machine"], results["options"]
-    raw, ingest = results["raw_fetch_parse"], results["helpdesk_ingest"]
-    single = results["helpdesk_ingest_single_process"]
-    small, large = results["growth"]["small"], results["growth"]["large"]
-    ratios = results["growth_ratios"]
+    """The results as a readable table: the parts that ran, then the profiles."""
+    machine, options = results["machine"], results["options"]
     lines = [
         f"helpdesk ingest benchmark, {results['started']}, {machine['imap_server']}, "
         f"{machine['cpus']} CPUs, Python {machine['python']}",
+        f"batch size {options['batch_size']}; best of {options['repeat']} runs of each rate",
+    ]
+    if "raw_fetch_parse" in results:
+        lines += _rates_lines(results)
+    if "growth" in results:
+        lines += _growth_lines(results)
+    if "end_to_end" in results:
+        lines += _end_to_end_lines(results["end_to_end"])
+    for name, profile in results["profiles"].items():
+        lines += [
+            "",
+            f"profile of the {name.replace('_', ' ')} ({profile['file']}):",
+            *common.profile_lines(profile["rows"], name_width=44, seconds_width=8),
+        ]
+    return "\n".join(lines)
+
+
+def _corpus_line(corpus: dict[str, Any]) -> str:
+    return (
         f"corpus: {corpus['messages']:,} messages of {corpus['mean_bytes']:,} bytes on average: "
         f"{corpus['text_plain']:,} plain, {corpus['multipart_alternative']:,} multipart/alternative, "
         f"{corpus['text_html_only']:,} HTML only, {corpus['with_attachment']:,} with attachments; "
-        f"{corpus['replies']:,} replies",
-        f"batch size {options['batch_size']}; rates: best of {options['repeat']} runs; "
-        f"growth: best of {options['rounds']} cycles of {small['new_messages_per_round']:,} messages, "
-        "per 1,000",
+        f"{corpus['replies']:,} replies"
+    )
+
+
+def _rates_lines(results: dict[str, Any]) -> list[str]:
+    raw, ingest = results["raw_fetch_parse"], results["helpdesk_ingest"]
+    single = results["helpdesk_ingest_single_process"]
+    return [
         "",
+        _corpus_line(results["corpus"]),
         f"{'':<46}{'time':>10}{'msg/s':>10}",
         _rate_row("raw fetch+parse (imapclient + mail-parser)", raw),
         _rate_row(f"helpdesk ingest, {results['parse_workers']} parse workers", ingest),
@@ -706,7 +959,19 @@ def format_report(results: dict[str, Any]) -> str:
         f"target >= {results['rate_target']:.2f}: {common.verdict(results['rate_target_met'])}",
         _rate_row("helpdesk ingest in one process (no workers)", single),
         f"{'one process / raw':<46}{'':>10}{results['single_process_ratio']:>10.3f}",
+        f"raw runs (s): {common.format_runs(raw['runs_seconds'], 2)}; "
+        f"helpdesk ingest runs (s): {common.format_runs(ingest['runs_seconds'], 2)}; "
+        f"in one process (s): {common.format_runs(single['runs_seconds'], 2)}",
+    ]
+
+
+def _growth_lines(results: dict[str, Any]) -> list[str]:
+    small, large = results["growth"]["small"], results["growth"]["large"]
+    ratios = results["growth_ratios"]
+    lines = [
         "",
+        f"growth: best of {results['options']['rounds']} cycles of {small['new_messages_per_round']:,} "
+        "messages, per 1,000",
         f"{'1,000 new messages into a store of':<46}{small['tickets']:>10,}{large['tickets']:>10,}"
         "   large/small",
         _pair_row("  store open (start-up, once)", small["open_seconds"], large["open_seconds"]),
@@ -726,16 +991,13 @@ def format_report(results: dict[str, Any]) -> str:
             met = ratios[phase] <= results["growth_target"]
             line += f"   target <= {results['growth_target']:.2f}: {common.verdict(met)}"
         lines.append(line)
-    lines += [
+    return [
+        *lines,
         _pair_row(
             "time rules: one sweep of all tickets (<= 1/min)",
             small["time_rules_sweep_seconds"],
             large["time_rules_sweep_seconds"],
         ),
-        "",
-        f"raw runs (s): {common.format_runs(raw['runs_seconds'], 2)}; "
-        f"helpdesk ingest runs (s): {common.format_runs(ingest['runs_seconds'], 2)}; "
-        f"in one process (s): {common.format_runs(single['runs_seconds'], 2)}",
         *(
             f"cycles into {side['tickets']:,} tickets (s): "
             f"{common.format_runs([entry['cycle'] for entry in side['rounds_seconds']], 2)}, of which ingest "
@@ -744,13 +1006,25 @@ def format_report(results: dict[str, Any]) -> str:
             for side in (small, large)
         ),
     ]
-    for name, profile in results["profiles"].items():
-        lines += [
-            "",
-            f"profile of the {name.replace('_', ' ')} ({profile['file']}):",
-            *common.profile_lines(profile["rows"], name_width=44, seconds_width=8),
-        ]
-    return "\n".join(lines)
+
+
+def _end_to_end_lines(end_to_end: dict[str, Any]) -> list[str]:
+    limit, helpdesk = end_to_end["limit_fetch_parse_send"], end_to_end["helpdesk_run_once"]
+    phases = end_to_end["phases_of_best_run_seconds"]
+    return [
+        "",
+        f"end to end: new customer mail, {end_to_end['mail_sent_per_run']:,} mails sent per run "
+        "(an acknowledgement and an owner notification per message)",
+        _corpus_line(end_to_end["corpus"]),
+        f"{'':<46}{'time':>10}{'msg/s':>10}",
+        _rate_row("limit: fetch+parse + 2 bare aiosmtplib sends", limit),
+        _rate_row("helpdesk run --once", helpdesk),
+        f"{'helpdesk / limit':<46}{'':>10}{end_to_end['ratio']:>10.3f}   "
+        f"target >= {end_to_end['target']:.2f}: {common.verdict(end_to_end['target_met'])}",
+        "  best run: " + ", ".join(f"{name} {value:.2f} s" for name, value in phases.items()),
+        f"limit runs (s): {common.format_runs(limit['runs_seconds'], 2)}; "
+        f"helpdesk runs (s): {common.format_runs(helpdesk['runs_seconds'], 2)}",
+    ]
 
 
 def _pair_row(label: str, small: float, large: float, ratio: float | None = None) -> str:
@@ -786,20 +1060,36 @@ def parse_options(argv: Sequence[str] | None = None) -> tuple[Options, argparse.
     parser.add_argument("--repeat", type=int, default=3, help="runs of each rate measurement (default 3)")
     parser.add_argument("--rounds", type=int, default=3, help="growth cycles per store (default 3)")
     parser.add_argument(
-        "--quick",
-        action="store_true",
-        help=f"smoke run: {QUICK_MESSAGES:,} messages, preload {QUICK_PRELOAD:,}",
+        "--end-to-end-messages",
+        type=int,
+        help=f"new customer messages of the end-to-end runs (default {DEFAULT_END_TO_END:,})",
     )
     parser.add_argument(
-        "--profile", action="store_true", help="also profile one ingest and one large-store cycle (cProfile)"
+        "--only",
+        action="append",
+        choices=PARTS,
+        help="run only this part (repeatable; default: all of them)",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"smoke run: {QUICK_MESSAGES:,} messages, preload {QUICK_PRELOAD:,}, "
+        f"{QUICK_END_TO_END:,} end to end",
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="also profile one ingest, one large-store cycle and one end-to-end run (cProfile)",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON document instead of the table")
     parser.add_argument("--workdir", type=Path, help="directory for data (default: a temporary one, removed)")
     args = parser.parse_args(argv)
     messages = args.messages or (QUICK_MESSAGES if args.quick else DEFAULT_MESSAGES)
     preload = args.preload or (QUICK_PRELOAD if args.quick else DEFAULT_PRELOAD)
+    end_to_end = args.end_to_end_messages or (QUICK_END_TO_END if args.quick else DEFAULT_END_TO_END)
     limits = (
         ("--messages", messages, 1),
+        ("--end-to-end-messages", end_to_end, 1),
         ("--preload", preload, BASE_PRELOAD),
         ("--batch-size", args.batch_size, 1),
         ("--repeat", args.repeat, 1),
@@ -814,7 +1104,9 @@ def parse_options(argv: Sequence[str] | None = None) -> tuple[Options, argparse.
         batch_size=args.batch_size,
         repeat=args.repeat,
         rounds=args.rounds,
+        end_to_end_messages=end_to_end,
         profile=args.profile,
+        parts=tuple(part for part in PARTS if part in (args.only or PARTS)),
     )
     return options, args
 

@@ -19,15 +19,41 @@ from email.message import Message
 from email.mime.base import MIMEBase
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
-from email.policy import compat32
+from email.policy import Compat32
 from email.quoprimime import body_encode
 from email.utils import format_datetime, formataddr, make_msgid
 
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]+")
 MAX_REFERENCES = 20
+# A header value that compat32 writes unchanged: printable ASCII words with single spaces.
+_PLAIN_HEADER_VALUE = re.compile(r"[!-~]+(?: [!-~]+)*")
+# RFC 5322's recommended line length, at which compat32 folds.
+MAX_HEADER_LINE = 78
+
+
+class _Compat32(Compat32):
+    """compat32 that writes a short, plain header line as it is, without its folding machinery.
+
+    Folding (``email.header.Header``) is most of the cost of writing a
+    message, and nearly every header helpdesk writes fits on one line
+    unchanged; those get the very bytes compat32 would write
+    (``tests/outbound/test_compose.py`` checks that on random values), the
+    others go through compat32 itself.
+    """
+
+    def fold_binary(self, name: str, value: str) -> bytes:
+        if (
+            isinstance(value, str)
+            and len(name) + 2 + len(value) <= MAX_HEADER_LINE
+            and _PLAIN_HEADER_VALUE.fullmatch(value)
+        ):
+            return f"{name}: {value}{self.linesep}".encode("ascii")
+        return super().fold_binary(name, value)
+
+
 # Headers set with set_raw (already encoded and folded here) are written as
 # they are: the email package would otherwise refold a long one itself.
-POLICY = compat32.clone(linesep="\r\n")
+POLICY = _Compat32(linesep="\r\n")
 
 
 @dataclass(frozen=True)

@@ -17,10 +17,13 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from helpdesk.intake.message import parse_message
 from helpdesk.outbound.compose import (
     MAX_REFERENCES,
+    POLICY,
     Outbound,
     OutboundAttachment,
     clean_header,
@@ -335,3 +338,36 @@ def test_compose_is_deterministic_for_the_same_inputs_except_boundaries() -> Non
     first, second = build(message), build(replace(message))
     strip = re.compile(rb"={15}\d+==")
     assert strip.sub(b"B", first) == strip.sub(b"B", second)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(
+    name=st.sampled_from(
+        ["Subject", "To", "From", "Reply-To", "Message-ID", "References", "X-Helpdesk-Kind"]
+    ),
+    value=st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=90),
+)
+def test_short_plain_headers_are_written_as_compat32_writes_them(name: str, value: str) -> None:
+    assert POLICY.fold_binary(name, value) == email.policy.compat32.clone(linesep="\r\n").fold_binary(
+        name, value
+    )
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "=?utf-8?q?Caf=C3=A9?=",
+        "Zoe Martin <zoe@example.org>",
+        '"Martin, Zoe" <zoe@example.org>',
+        "<a@x> <b@x> <c@x>",
+        "Re: Teapot lid [#12]",
+        "word " * 20,
+        "two  spaces",
+        " leading",
+        "",
+    ],
+)
+def test_header_values_helpdesk_writes_are_written_as_compat32_writes_them(value: str) -> None:
+    assert POLICY.fold_binary("Subject", value) == email.policy.compat32.clone(linesep="\r\n").fold_binary(
+        "Subject", value
+    )

@@ -102,14 +102,14 @@ def queue_files(outbox: Outbox) -> list[str]:
 # -- enqueue ----------------------------------------------------------------------------------
 
 
-def test_enqueue_writes_the_bytes_first_and_the_record_second(
+def test_enqueue_writes_one_file_with_the_record_and_the_bytes(
     outbox: Outbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    written: list[str] = []
+    written: list[tuple[str, bool]] = []
     real_write = outbox_module.atomic_write
 
     def recording_write(path: Path, data: bytes, **kwargs: Any) -> None:
-        written.append(path.name)
+        written.append((path.name, kwargs.get("durable", True)))
         real_write(path, data, **kwargs)
 
     monkeypatch.setattr(outbox_module, "atomic_write", recording_write)
@@ -117,9 +117,10 @@ def test_enqueue_writes_the_bytes_first_and_the_record_second(
 
     identifier = item_id("acknowledge:1")
     assert queued
-    assert written == [f"{identifier}.eml", f"{identifier}.json"]
-    assert queue_files(outbox) == [f"{identifier}.eml", f"{identifier}.json"]
-    assert (outbox.queue / f"{identifier}.eml").stat().st_mode & 0o777 == 0o600
+    # Not flushed one by one: Outbox.flush makes a batch durable with one sync.
+    assert written == [(f"{identifier}.json", False)]
+    assert queue_files(outbox) == [f"{identifier}.json"]
+    assert (outbox.queue / f"{identifier}.json").stat().st_mode & 0o777 == 0o600
 
     record = json.loads((outbox.queue / f"{identifier}.json").read_text(encoding="utf-8"))
     assert record["key"] == "acknowledge:1"
@@ -129,7 +130,8 @@ def test_enqueue_writes_the_bytes_first_and_the_record_second(
     assert record["next_attempt_at"] == iso(NOW)
     assert record["attempts"] == 0
 
-    raw = (outbox.queue / f"{identifier}.eml").read_bytes()
+    raw = record["raw"].encode("latin-1")
+    assert raw == outbox.raw(outbox.queued()[0])
     parsed = email.message_from_bytes(raw, policy=email.policy.default)
     assert parsed["Message-ID"] == f"<{message_id}>"
     assert message_id.endswith("@acme.example")
@@ -157,22 +159,12 @@ def test_a_given_message_id_is_the_one_sent(outbox: Outbox) -> None:
     assert b"Message-ID: <pre.assigned@acme.example>" in outbox.raw(item)
 
 
-def test_a_crash_between_the_bytes_and_the_record_leaves_nothing_queued(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    real_write = outbox_module.atomic_write
-
-    def dies_on_the_record(path: Path, data: bytes, **kwargs: Any) -> None:
-        if path.suffix == ".json":
-            raise SimulatedCrash
-        real_write(path, data, **kwargs)
-
+def test_a_queue_file_torn_by_a_crash_leaves_nothing_queued(tmp_path: Path) -> None:
+    """Written but not flushed when the machine went down: the enqueue never committed."""
     outbox = open_outbox(tmp_path)
-    monkeypatch.setattr(outbox_module, "atomic_write", dies_on_the_record)
-    with pytest.raises(SimulatedCrash):
-        outbox.enqueue("acknowledge:1", outbound(), NOW)
-    monkeypatch.undo()
-    assert queue_files(outbox) == [f"{item_id('acknowledge:1')}.eml"]
+    outbox.enqueue("acknowledge:1", outbound(), NOW)
+    path = outbox.queue / f"{item_id('acknowledge:1')}.json"
+    path.write_bytes(path.read_bytes()[:100])
 
     reopened = open_outbox(tmp_path)
     assert queue_files(reopened) == []
@@ -180,16 +172,40 @@ def test_a_crash_between_the_bytes_and_the_record_leaves_nothing_queued(
     assert reopened.enqueue("acknowledge:1", outbound(), NOW)[1] is True
 
 
+def test_a_queue_of_the_older_two_file_layout_is_converted_and_sent(
+    tmp_path: Path, smtp_sink: SmtpSink
+) -> None:
+    """An upgrade with mail still queued: the bytes in ``ID.eml``, the record in ``ID.json``."""
+    outbox = open_outbox(tmp_path)
+    message_id, _ = outbox.enqueue("acknowledge:1", outbound(), NOW)
+    identifier = item_id("acknowledge:1")
+    path = outbox.queue / f"{identifier}.json"
+    record = json.loads(path.read_bytes())
+    raw = record.pop("raw").encode("latin-1")
+    (outbox.queue / f"{identifier}.eml").write_bytes(raw)
+    path.write_text(json.dumps(record), encoding="utf-8")
+    # And the bytes of an older enqueue that never wrote its record.
+    (outbox.queue / f"{item_id('acknowledge:2')}.eml").write_bytes(raw)
+
+    reopened = open_outbox(tmp_path)
+    assert queue_files(reopened) == [f"{identifier}.json"]
+    [item] = reopened.queued()
+    assert item.message_id == message_id and reopened.raw(item) == raw
+    assert [mail.data for mail in smtp_sink.messages] == []
+    assert [item.message_id for item in send_due(reopened, smtp_sink, NOW).sent] == [message_id]
+    assert [mail.data for mail in smtp_sink.messages] == [raw]
+
+
 def test_recovery_removes_stale_temporary_files(tmp_path: Path) -> None:
     outbox = open_outbox(tmp_path)
     outbox.enqueue("acknowledge:1", outbound(), NOW)
-    (outbox.queue / ".abc.eml.123.tmp").write_bytes(b"torn")
+    (outbox.queue / ".abc.json.123.tmp").write_bytes(b"torn")
     outbox.failed_dir.mkdir(parents=True)
     (outbox.failed_dir / ".abc.json.123.tmp").write_bytes(b"torn")
 
     reopened = open_outbox(tmp_path)
     identifier = item_id("acknowledge:1")
-    assert queue_files(reopened) == [f"{identifier}.eml", f"{identifier}.json"]
+    assert queue_files(reopened) == [f"{identifier}.json"]
     assert list(reopened.failed_dir.iterdir()) == []
 
 
