@@ -59,7 +59,6 @@ import argparse
 import contextlib
 import cProfile
 import gc
-import json
 import os
 import random
 import shutil
@@ -78,7 +77,6 @@ from bench import common
 from bench.preload import PRODUCTS, SUBJECTS, Person, message_text, person_for
 from helpdesk.config import Config, load_config
 from helpdesk.daemon import Helpdesk
-from helpdesk.outbound.outbox import OutboxItem
 from helpdesk.policy.businesstime import BusinessHours
 from helpdesk.policy.dispatch import MAX_FIRINGS_PER_TICK
 from helpdesk.store.records import Customer, StoredMessage, Ticket, iso
@@ -461,17 +459,13 @@ def opened_store(
 
 
 def queue_names(helpdesk: Helpdesk) -> set[str]:
-    """The records in the outbox queue now (to count what is queued after)."""
-    return {path.name for path in helpdesk.outbox.queue.glob("*.json")}
+    """The ids of the items in the outbox queue now (to count what is queued after)."""
+    return {item.id for item in helpdesk.outbox.queued()}
 
 
 def mail_queued_since(helpdesk: Helpdesk, before: set[str]) -> Counter[str]:
     """Outbound messages queued since :func:`queue_names` gave ``before``, per template."""
-    kinds: Counter[str] = Counter()
-    for path in helpdesk.outbox.queue.glob("*.json"):
-        if path.name not in before:
-            kinds[OutboxItem(**json.loads(path.read_text(encoding="utf-8"))).kind] += 1
-    return kinds
+    return Counter(item.kind for item in helpdesk.outbox.queued() if item.id not in before)
 
 
 def fired_rules(store: Store) -> Counter[str]:
