@@ -29,6 +29,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from helpdesk.demo.imapserver import ImapTestServer
+from tests.dovecot import dovecot_version
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 RESULTS_DIR = REPO_ROOT / "bench" / "results"
 # The start of a run (UTC) in the names of its results and profile files.
@@ -92,6 +95,12 @@ def command_line(script: str, argv: Sequence[str] | None = None) -> str:
 def host() -> dict[str, Any]:
     """The Python version and the platform the figures come from."""
     return {"python": platform.python_version(), "platform": platform.platform()}
+
+
+def imap_server_name(server: ImapTestServer) -> str:
+    """The IMAP server a benchmark's figures come from: ``dovecot 2.3.19 (…)`` or ``pymap``."""
+    kind = str(getattr(server, "kind", "imap"))
+    return f"dovecot {dovecot_version()}" if kind == "dovecot" else kind
 
 
 def machine(**extra: Any) -> dict[str, Any]:

@@ -68,7 +68,7 @@ from helpdesk.intake.fetch import Mailbox
 from helpdesk.intake.ingest import IngestReport
 from helpdesk.policy.dispatch import Dispatcher
 from helpdesk.store.store import Store
-from tests.dovecot import DovecotServer, dovecot_available, dovecot_version
+from tests.dovecot import DovecotServer, dovecot_available
 from tests.helpers import write_config
 
 DEFAULT_MESSAGES = 10_000
@@ -319,19 +319,15 @@ def run_benchmark(
         "benchmark": "firstsync",
         "started": started.isoformat(timespec="seconds"),
         "options": asdict(options),
-        "machine": common.machine(imap_server=_imap_server(server), parse_workers=default_workers()),
+        "machine": common.machine(
+            imap_server=common.imap_server_name(server), parse_workers=default_workers()
+        ),
         "reported": "best run of each mode (every run is listed)",
         "run": "Daemon.run_once() on a fresh data directory, open to close",
         "corpus": corpus,
         "modes": {name: runs.to_json() for name, runs in measured.items()},
         "ratios": ratios,
     }
-
-
-def _imap_server(server: ImapTestServer) -> str:
-    """The IMAP server the figures come from."""
-    kind = str(getattr(server, "kind", "imap"))
-    return f"dovecot {dovecot_version()}" if kind == "dovecot" else kind
 
 
 # ---------------------------------------------------------------------------------------------

@@ -94,7 +94,7 @@ from helpdesk.outbound.outbox import Outbox
 from helpdesk.policy.dispatch import Dispatcher
 from helpdesk.store.store import Store
 from tests.corpus import generate_corpus
-from tests.dovecot import DovecotServer, dovecot_available, dovecot_version
+from tests.dovecot import DovecotServer, dovecot_available
 from tests.helpers import BUSINESS, OWNER, write_config
 
 DEFAULT_MESSAGES = 10_000
@@ -793,7 +793,7 @@ def run_benchmark(
         "benchmark": "ingest",
         "started": started.isoformat(timespec="seconds"),
         "options": asdict(options),
-        "machine": common.machine(imap_server=_imap_server(server)),
+        "machine": common.machine(imap_server=common.imap_server_name(server)),
         "reported": "best run of each measurement (every run is listed)",
         "profiles": {},
     }
@@ -894,12 +894,6 @@ def _growth_part(
 def _summary(path: Path) -> list[dict[str, Any]]:
     """The summary of a saved profile by :data:`STAGES` (stage rows without call counts)."""
     return common.summarise_profile(path, STAGES, stage_calls=False)
-
-
-def _imap_server(server: ImapTestServer) -> str:
-    """The IMAP server the figures come from."""
-    kind = str(getattr(server, "kind", "imap"))
-    return f"dovecot {dovecot_version()}" if kind == "dovecot" else kind
 
 
 # ---------------------------------------------------------------------------------------------

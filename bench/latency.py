@@ -61,7 +61,7 @@ from bench.ingest import end_to_end_corpus
 from helpdesk.daemon import STATUS_FILE
 from helpdesk.demo.imapserver import ImapMailbox, ImapTestServer, close_quietly
 from helpdesk.demo.processes import LOOPBACK, free_port, terminate
-from tests.dovecot import DovecotServer, dovecot_available, dovecot_version
+from tests.dovecot import DovecotServer, dovecot_available
 from tests.helpers import write_config
 
 DEFAULT_MESSAGES = 100
@@ -388,7 +388,7 @@ def run_benchmark(
         "benchmark": "latency",
         "started": started.isoformat(timespec="seconds"),
         "options": asdict(options),
-        "machine": common.machine(imap_server=_imap_server(server)),
+        "machine": common.machine(imap_server=common.imap_server_name(server)),
         "messages": len(deliveries),
         "append_to_acknowledgement_seconds": latency,
         "append_to_announcement_seconds": percentiles(announced),
@@ -400,12 +400,6 @@ def run_benchmark(
         "targets_met": {"p50": latency["p50"] < P50_TARGET, "p95": latency["p95"] < P95_TARGET},
         "acknowledgement_seconds_each": [round(value, 3) for value in acknowledged],
     }
-
-
-def _imap_server(server: ImapTestServer) -> str:
-    """The IMAP server the figures come from."""
-    kind = str(getattr(server, "kind", "imap"))
-    return f"dovecot {dovecot_version()}" if kind == "dovecot" else kind
 
 
 # ---------------------------------------------------------------------------------------------
