@@ -71,7 +71,7 @@ DEFAULT_SETTLE = 30.0
 # How long the daemon may take to start and finish its first cycle, and a warm-up message
 # to be acknowledged.
 START_TIMEOUT = 60.0
-# The targets from the issue: APPEND to acknowledgement, in seconds.
+# The targets for APPEND to acknowledgement, in seconds.
 P50_TARGET = 1.0
 P95_TARGET = 1.5
 
