@@ -230,6 +230,8 @@ def test_saved_replies_go_where_the_line_stands(harness: Harness) -> None:
     assert text.index("Good question!") < text.index("Orders placed before 14:00") < text.index("Sam")
     assert "Thank you for your patience, Zoë" in text and "#use" not in text
     assert "Orders placed before 14:00" in html_of(reply)
+    [recorded] = [m for m in harness.helpdesk.store.messages(1) if m.message_id == bare(reply["Message-ID"])]
+    assert "Orders placed before 14:00" in recorded.text and "#use" not in recorded.text
 
     harness.mailbox.append(owner_reply(notification, "Here you go:\n#use shipping"))
     harness.cycle()

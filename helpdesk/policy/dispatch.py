@@ -367,6 +367,10 @@ class Dispatcher:
             if plan.body and not status_set and ticket.status != "closed":
                 self.set_status(ticket, "pending", stamp)
         body, body_html = self._with_saved_replies(ticket, plan) if plan.relays else (plan.body, None)
+        if plan.relays and body != message.text:
+            # The ticket keeps what the customer reads: the saved replies, not the "#use" lines.
+            message.text = body
+            self.store.add_message(message)
         if plan.relays:
             self.actions.relay_reply(ticket, message, body, self._raw(message.archive_path), body_html)
             if not status_set and ticket.status != "closed":
