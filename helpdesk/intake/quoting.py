@@ -20,12 +20,17 @@ shapes, and the module handles both:
   (``Sounds good. On Tue, ... wrote:``);
 * unquoted history below a *boundary*: an Outlook header block (``From:``
   ``Sent:`` ``To:`` ``Subject:`` and their translations, with or without a
-  separator line of underscores above it), an ``-----Original Message-----``
-  line, or an attribution line followed by unquoted text (what HTML-to-text
-  conversion makes of a ``blockquote``). An attribution counts as a boundary
-  only when it is unmistakable: it opens with an attribution word or the date
-  and names a moment, or it gives the author's address before its verb, or
-  the date follows its verb.
+  separator line of underscores above it; a date header with a sender or
+  recipient address is enough), an ``-----Original Message-----`` line, an
+  attribution line followed by unquoted text (what HTML-to-text conversion
+  makes of a ``blockquote``), or a mobile footer set off by a blank line
+  from unquoted text below it (``Sent from my Wiko`` over the old message).
+  An attribution counts as a boundary only when it is unmistakable: it opens
+  with an attribution word or the date and names a moment, or it gives the
+  author's address before its verb, or the date follows its verb, or dashes
+  set it off on both sides (``---- Jane Doe wrote ----``). Without its colon
+  (``On ... <jane@x.com> wrote``) it must open with an attribution word and
+  hold both a moment and an address.
 
 The rules, in the order they apply:
 
@@ -45,7 +50,8 @@ The rules, in the order they apply:
    author's (an interleaved or bottom-posted answer) and is kept; the kept
    pieces are joined with one blank line. A line that only carries on a long
    quoted line the client wrapped (it starts in lowercase, right between two
-   quoted lines) counts as quoted.
+   quoted lines) counts as quoted, and so does a piece of a quoted link
+   there (a link alone on the line, or the rest of one the line above opened).
 4. A signature delimiter (``-- `` or ``--`` alone on a line) ends the new
    text. So does a signature set off otherwise at the end of the text: a
    dash and a name (``-Jane``, ``- Jane Doe``, ``—Jane``), or a separator line
@@ -54,7 +60,8 @@ The rules, in the order they apply:
    :mod:`helpdesk.intake.signatures`). A mobile or webmail footer (``Sent from
    my iPhone``, ``Von meinem iPhone gesendet``, ``Get Outlook for iOS``...) is
    dropped when nothing but quotes, attributions, signatures or other footers
-   follow it; a sentence that merely starts like one is kept. Signatures
+   follow it, or when it is a boundary (rule 1); a sentence that merely
+   starts like one, or a footer glued to the next line of text, is kept. Signatures
    without any such mark (``Best, Jane``) are the author's words and stay.
 5. A message whose only content is a signature or a footer keeps it: the
    result is never empty unless the message holds nothing but history.
@@ -95,15 +102,19 @@ from helpdesk.intake.replymarkers import (
     MAX_FOOTER_LINE,
     MAX_HEADER_LINE,
     MAX_SHARED_LINE,
+    MAX_VERB_END,
     NAME_WORD,
     NORMALIZE,
     NOT_NAMES,
+    OPEN_LINK,
     OPENING_ONLY_VERB,
     ORIGINAL_MARKER,
     OTHER_HEADER,
     QUOTE_PREFIX,
+    QUOTED_LINK_LINE,
     SEPARATOR,
     SHARED_ATTRIBUTION_START,
+    VERB_AT_END,
     WRAPPED_QUOTE_WIDTH,
 )
 from helpdesk.intake.signatures import signature_start
@@ -168,20 +179,23 @@ class _Lines:
                 preceding = index
 
     def _join_wrapped_quotes(self) -> None:
-        """Count as quoted the unquoted ends of long quoted lines a client wrapped.
+        """Count as quoted the unquoted pieces of quoted lines a client wrapped.
 
-        Such an end starts in lowercase and stands right between two quoted
-        lines, below one long enough to have been wrapped that does not end a
-        sentence. An answer interleaved there starts a sentence instead.
+        Such a piece stands right between two quoted lines. It is either the
+        end of a long line (it starts in lowercase, below a line long enough
+        to have been wrapped that does not end a sentence; an answer
+        interleaved there starts a sentence instead) or a piece of a link: a
+        link alone on the line, or the rest of one opened in brackets on the
+        quoted line above.
         """
         for index in range(1, self.count - 1):
             line = self.norm[index]
-            if self.quoted[index] or not line or not line[0].islower():
+            if self.quoted[index] or not line:
                 continue
             if not (self.quoted[index - 1] and self.quoted[index + 1]):
                 continue
             above = _unquote(self.norm[index - 1])
-            if len(above) >= WRAPPED_QUOTE_WIDTH and above[-1] not in ".!?":
+            if _is_link_piece(line, above) or _is_wrapped_end(line, above):
                 self.quoted[index] = True
 
     def is_text(self, index: int) -> bool:
@@ -251,6 +265,24 @@ def _unquote(line: str) -> str:
     return line[match.end() :] if match else line
 
 
+def _is_link_piece(line: str, above: str) -> bool:
+    """True if ``line``, below the quoted line ``above``, is a piece of a quoted link.
+
+    Clients wrap long links and sometimes leave the quote marker behind a
+    link they put on a line of its own ("(http://x.example/c/1) >").
+    """
+    if len(line) > MAX_ATTRIBUTION_LINE or len(above) > MAX_ATTRIBUTION_LINE:
+        return False
+    if QUOTED_LINK_LINE.fullmatch(line):
+        return True
+    return " " not in line and OPEN_LINK.search(above) is not None
+
+
+def _is_wrapped_end(line: str, above: str) -> bool:
+    """True if ``line`` reads as the wrapped end of the long quoted line ``above``."""
+    return line[0].islower() and len(above) >= WRAPPED_QUOTE_WIDTH and above[-1] not in ".!?"
+
+
 def _is_footer(line: str) -> bool:
     """True for a normalized line that is a mobile or webmail footer."""
     return len(line) <= MAX_FOOTER_LINE and FOOTER.fullmatch(line) is not None
@@ -259,10 +291,15 @@ def _is_footer(line: str) -> bool:
 def _may_end_attribution(line: str) -> bool:
     """A cheap test whether a normalized line could be the last of an attribution.
 
-    Attributions end with a colon, with dashes (Zoho's "... wrote ----") or,
-    in the old Gmail form without a colon, with the author's address.
+    Attributions end with a colon, with dashes (Zoho's "... wrote ----"),
+    in the old Gmail form without a colon with the author's address, or
+    rarely with the bare verb ("... <jane@x.com> wrote").
     """
-    return line.endswith((":", ">")) or (line.endswith("--") and line.rstrip("-") != "")
+    return (
+        line.endswith((":", ">"))
+        or (line.endswith("--") and line.rstrip("-") != "")
+        or VERB_AT_END.search(line[-MAX_VERB_END:]) is not None
+    )
 
 
 def _split_shared_attributions(raw: list[str]) -> tuple[list[str], list[int]]:
@@ -348,8 +385,12 @@ def _ends_sentence(line: str) -> bool:
 
     A wrapped attribution breaks inside the date, the name or the address,
     never after a sentence; a line may end with a colon only where a client
-    broke an address after "mailto:".
+    broke an address after "mailto:". A day followed by its period, as
+    German and Scandinavian dates write it, ends no sentence either.
     """
+    if line[-1] == "." and len(line) > 1 and line[-2].isdigit():
+        # "... schrieb am So., 23." breaks inside the date ("23. Juni 2024").
+        return False
     return line[-1] in ".!?:" and not line.endswith("mailto:")
 
 
@@ -374,6 +415,8 @@ def _first_boundary(lines: _Lines) -> tuple[str, int]:
             return "cut", index
         if _is_header_block(lines, index):
             return "cut", _separator_above(lines, index)
+        if lines.is_footer(index) and _footer_over_history(lines, index):
+            return "cut", index
         if _may_end_attribution(line):
             attribution = _attribution_ending_at(lines, index)
             if attribution is not None and attribution.strong:
@@ -381,6 +424,33 @@ def _first_boundary(lines: _Lines) -> tuple[str, int]:
                 if following >= lines.count or not lines.quoted[following]:
                     return "cut", attribution.start
     return "none", lines.count
+
+
+def _footer_over_history(lines: _Lines, index: int) -> bool:
+    """True if the footer at ``index`` closes the author's text above unquoted history.
+
+    Mobile clients write their footer right below the author's words and
+    above the message replied to; when that message comes without quote
+    markers (HTML made text, a bare "Sent from my Wiko" above the old
+    text), the footer is the only boundary there is. It counts only with
+    the author's text above it and a blank line between it (or the footers
+    and links stacked under it) and the text below, which must be neither
+    quoted nor a forward marker: a footer glued to the next line starts a
+    sentence of the author's ("Sent from my iPhone, sorry for typos.\nThe
+    order number is ...").
+    """
+    above = lines.prev_text[index]
+    if above < 0 or lines.quoted[above] or lines.is_footer(above) or lines.is_footer_link(above):
+        # Only the first footer of a stack looks below it, which keeps this linear.
+        return False
+    last = index
+    following = lines.next_text[index]
+    while following < lines.count and (lines.is_footer(following) or lines.is_footer_link(following)):
+        last = following
+        following = lines.next_text[following]
+    if following >= lines.count or following == last + 1 or lines.quoted[following]:
+        return False
+    return FORWARD_MARKER.fullmatch(lines.norm[following]) is None
 
 
 def _is_quoted_forward(lines: _Lines, index: int) -> bool:
@@ -413,7 +483,10 @@ def _is_header_block(lines: _Lines, index: int) -> bool:
     wrapped values). It must hold a "From:" header and at least two other
     headers, one of them a date or a subject. Outlook starts with "From:";
     GMX and WEB.DE start with the date ("Gesendet:"), which is why any
-    header may open the block.
+    header may open the block. A shorter block of a date and a sender or
+    recipient also counts when it names an address ("From: a@x.com" over
+    "Date: ..." as some webmails and ticket systems quote it): prose hardly
+    puts a date header right below an address header.
     """
     line = lines.norm[index]
     if len(line) > MAX_HEADER_LINE:
@@ -427,20 +500,27 @@ def _is_header_block(lines: _Lines, index: int) -> bool:
         if match is None:
             return False
         meanings.add(HEADER_MEANING[match.group("name")])
+    has_address = "@" in line
+    headers = 1
     limit = min(lines.count, index + 1 + HEADER_WINDOW)
     for below in range(index + 1, limit):
         if not lines.is_text(below):
             break
         following = lines.norm[below]
+        has_address = has_address or "@" in following
         if FROM_HEADER.match(following):
             if has_from:
                 break
             has_from = True
+            headers += 1
             continue
         match = OTHER_HEADER.match(following)
         if match is not None:
             meanings.add(HEADER_MEANING[match.group("name")])
-    return has_from and len(meanings) >= 2 and bool(meanings & {"date", "subject"})
+            headers += 1
+    if has_from and len(meanings) >= 2 and bool(meanings & {"date", "subject"}):
+        return True
+    return headers >= 2 and has_address and "date" in meanings and (has_from or "to" in meanings)
 
 
 def _separator_above(lines: _Lines, index: int) -> int:
@@ -501,9 +581,9 @@ def _attribution_kind(joined: str, size: int, first_line: str) -> _Kind | None:
         # The old Gmail form without a colon counts only above a quote.
         strong = core.endswith(":") and ("@" in core or DATEISH.search(core) is not None)
         return _Kind(opening=True, strong=strong)
-    if not (core.endswith(":") or dashed):
-        return None
     opens = ATTRIBUTION_START.match(core) is not None
+    if not (core.endswith(":") or dashed):
+        return _bare_verb_kind(core, opens)
     verbs = list(ATTRIBUTION_VERB.finditer(core))
     if not verbs and (opens or "@" in core):
         verbs = list(OPENING_ONLY_VERB.finditer(core))
@@ -515,6 +595,9 @@ def _attribution_kind(joined: str, size: int, first_line: str) -> _Kind | None:
     tail = core[verb.end() :]
     if len(tail) > MAX_ATTRIBUTION_TAIL or (dashed and tail.strip()):
         return None
+    if dashed and core.startswith("--") and _is_author(core[: verb.start()].lstrip("- ")):
+        # Android's "---- Jane Doe wrote ----": set off by dashes on both sides.
+        return _Kind(opening=True, strong=True)
     if opens:
         return _Kind(opening=True, strong=DATEISH.search(core) is not None or "@" in core)
     if DATE_START.match(core) and DATEISH.search(core, 0, verb.start()):
@@ -528,6 +611,21 @@ def _attribution_kind(joined: str, size: int, first_line: str) -> _Kind | None:
     if size == 1 and (_is_name(before) or _is_forum_author(before)):
         return _Kind(opening=False, strong=False)
     return None
+
+
+def _bare_verb_kind(core: str, opens: bool) -> _Kind | None:
+    """An attribution that ends with its verb, without the colon.
+
+    Without the colon only the unmistakable form counts: it opens with an
+    attribution word and holds both a moment and an address ("On Tue, 3 Mar
+    2026 10:12 +0100 Jane Doe <jane@x.com> wrote"). Prose such as "On Monday
+    Jane wrote" keeps its place.
+    """
+    if not opens or "@" not in core or DATEISH.search(core) is None:
+        return None
+    if VERB_AT_END.search(core[-MAX_VERB_END:]) is None:
+        return None
+    return _Kind(opening=True, strong=True)
 
 
 def _dated_address_kind(core: str, opens: bool) -> _Kind | None:

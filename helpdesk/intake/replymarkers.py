@@ -181,6 +181,11 @@ ATTRIBUTION_VERB = re.compile(
 # <jane@x.com> sent:"): elsewhere it is far more often prose ("Here is what
 # they sent:").
 OPENING_ONLY_VERB = re.compile(r"(?<!\w)sent(?!\w)", re.IGNORECASE)
+# A line that ends with the verb itself, without the colon: some clients
+# (and some users editing the line) drop it ("On Tue, 3 Mar 2026 10:12 +0100
+# Jane Doe <jane@x.com> wrote"). Checked on the last characters of a line only.
+VERB_AT_END = re.compile(r"(?:" + ATTRIBUTION_VERB.pattern + r")$", re.IGNORECASE)
+MAX_VERB_END = 30
 
 # Attributions without a verb: Horde's "Quoting Jane <jane@x.com>:", Apple
 # Mail's Polish "Wiadomość napisana przez ... w dniu ...:", the old Gmail forms
@@ -337,6 +342,7 @@ _ORIGINAL_TITLES = (
     "Ursprungligt meddelande",
     "Originalmeddelande",
     "Oprindelig meddelelse",
+    "Oprindelig besked",
     "Opprinnelig melding",
     "Alkuperäinen viesti",
     "Oryginalna wiadomość",
@@ -562,6 +568,8 @@ _FOOTER_PHRASES = (
     rf"Sent (?:wirelessly )?(?:from|via|with|using|by|through) (?:the |a |an )?(?:{_FOOTER_APPS})\S*"
     + _words(0, 6),
     r"(?:Get|Download) Outlook for (?:iOS|Android|Mac|Windows)\S*",
+    # Any other app, when the client links to it ("Sent from TypeApp<https://...>").
+    r"Sent (?:from|with|via|using) [A-Z][\w.-]{1,30}(?=\s*<?https?://)",
     r"From my (?:iPhone|iPad|Android|mobile|phone|smartphone|Galaxy|BlackBerry)\S*" + _words(0, 3),
     # German.
     r"Von meine[mr]" + _words(1, 6) + r"\s+gesendet",
@@ -631,6 +639,11 @@ FOOTER = re.compile(
 )
 # A link alone on a line, as some converters put the footer's link.
 LINK_ONLY = re.compile(r"<?https?://\S+>?")
+# A link alone on a line inside a quote, in brackets and maybe followed by
+# the quote marker the client moved behind it ("(http://x.example/c/1) >").
+QUOTED_LINK_LINE = re.compile(r"[(<\[]?https?://\S+?[)>\]]?(?:\s*(?:>|&gt;))?")
+# A link opened in brackets and not closed on its line: the client wrapped it.
+OPEN_LINK = re.compile(r"[(<]https?://[^\s()<>]*$")
 
 # Signatures without the standard delimiter (see helpdesk.intake.signatures).
 # A sign-off made of a dash and a name: "-Jane", "- Jane Doe", "—Jane".

@@ -779,3 +779,49 @@ def test_reply_shaped_text_gives_a_string_made_of_its_lines(text: str) -> None:
 def test_stripping_is_idempotent(text: str) -> None:
     once = strip_reply(text)
     assert strip_reply(once) == once
+
+
+# ---------------------------------------------------------------------------------------------
+# Boundaries that are easy to over-apply.
+# ---------------------------------------------------------------------------------------------
+
+
+def test_footer_over_history_needs_the_authors_text_above() -> None:
+    text = "Sent from my Fairphone\n\nHello, the order shipped today."
+    assert strip_reply(text) == text
+
+
+def test_footer_over_a_forward_keeps_the_forward() -> None:
+    text = "FYI\n\nSent from my Fairphone\n\n---------- Forwarded message ---------\nFrom: C <c@z.com>\nHi\n"
+    assert strip_reply(text) == "FYI\n\n---------- Forwarded message ---------\nFrom: C <c@z.com>\nHi"
+
+
+def test_appointment_with_a_date_line_is_no_header_block() -> None:
+    text = (
+        "Invitation for a visit:\n\nDate: Thursday 5 March 2026\nTime: 10:00\n"
+        "Address: 12 Mill Lane\n\nBring the receipt."
+    )
+    assert strip_reply(text) == text
+
+
+def test_date_and_recipient_without_address_are_no_header_block() -> None:
+    text = "Plan:\n\nDate: 5 March 2026\nTo: the whole team\n\nWe meet at ten."
+    assert strip_reply(text) == text
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "On Monday Jane wrote",
+        "On 5 March 2026 the technician wrote",
+        "On 5 March 2026 I wrote",
+    ],
+)
+def test_prose_ending_with_wrote_stays(line: str) -> None:
+    text = f"Thanks.\n\n{line}\n\nthat the part is on its way."
+    assert strip_reply(text) == text
+
+
+def test_lowercase_answer_between_quotes_after_a_sentence_stays() -> None:
+    text = "> Shall we ship it on Friday?\nyes please\n> Or would Monday suit better?"
+    assert strip_reply(text) == "yes please"
