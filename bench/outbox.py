@@ -17,15 +17,14 @@ rounds, the same messages go to the sink four ways:
    bytes and envelopes, one after the other. Nothing is read or written locally.
 2. **outbox** — what the daemon does: ``Outbox.send_due`` with one
    :class:`helpdesk.outbound.smtp.SmtpTransport`. For each message it reads the queued bytes, sends
-   them and records the delivery (one ``sent.log`` line and fdatasync, then the queue files
-   are removed). The flush runs in a worker thread while the next message's MAIL and RCPT are
-   on the wire, and must be done before that message's DATA.
+   them and records the delivery (one ``sent.log`` line and fdatasync; the batch file they
+   were queued in goes with the last of them). The flush runs in a worker thread while the
+   next message's MAIL and RCPT are on the wire, and must be done before that message's DATA.
 3. **outbox, flush not overlapped** — the same, but each flush completes before the next
    message's MAIL: what the overlap saves.
 4. **fdatasync alone** and **queue-file removal alone** — appending the same number of
-   ``sent.log``-sized lines with an fdatasync each, and removing the two queue files of as
-   many items, in the same directory and without any SMTP: the disk's share of a delivery
-   record.
+   ``sent.log``-sized lines with an fdatasync each, and removing the queue's files (one batch
+   file), in the same directory and without any SMTP: the disk's share of a delivery record.
 
 Connecting and QUIT are inside every timed run (one connection each). The file system is
 flushed before each timed run. The report gives the best run of each (the one least disturbed
@@ -227,10 +226,11 @@ def realistic_messages(count: int) -> list[tuple[str, Outbound]]:
 
 
 def fill_outbox(data_dir: Path, messages: Sequence[tuple[str, Outbound]]) -> Outbox:
-    """A fresh outbox in ``data_dir`` with every message queued (not timed)."""
+    """A fresh outbox in ``data_dir`` with every message queued and committed (not timed)."""
     outbox = Outbox(data_dir, BUSINESS_NAME, BUSINESS)
     for key, outbound in messages:
         outbox.enqueue(key, outbound, NOW)
+    outbox.flush()
     return outbox
 
 
@@ -306,8 +306,8 @@ def fdatasync_alone(directory: Path, count: int, line: bytes) -> float:
 
 
 def removal_alone(outbox: Outbox) -> float:
-    """Seconds to remove every queue file of ``outbox`` (two per item), as delivery records do."""
-    files = sorted(outbox.queue.glob("*.json")) + sorted(outbox.queue.glob("*.eml"))
+    """Seconds to remove every queue file of ``outbox``, as deliveries do."""
+    files = sorted(outbox.queue.iterdir())
     started = time.perf_counter()
     for path in files:
         path.unlink()

@@ -114,6 +114,9 @@ class ImapConfig(ServerConfig):
 class SmtpConfig(ServerConfig):
     """The server the outbox sends through."""
 
+    # Deliver a backlog from a process of its own while the daemon's process works on it.
+    sender_process: bool = False
+
 
 @dataclass(frozen=True)
 class InvoicesConfig:
@@ -600,7 +603,10 @@ def load_config(path: Path | str) -> Config:
         raise imap_section.error("username", "missing (required)")
 
     smtp_section = _table(file, data, "smtp", required=True)
-    smtp = SmtpConfig(**_server_fields(smtp_section, base, {"ssl": 465, "starttls": 587, "none": 25}))
+    smtp = SmtpConfig(
+        **_server_fields(smtp_section, base, {"ssl": 465, "starttls": 587, "none": 25}),
+        sender_process=smtp_section.boolean("sender_process", default_workers() > 0),
+    )
 
     storage = _table(file, data, "storage", required=False)
     rules = _table(file, data, "rules", required=False)

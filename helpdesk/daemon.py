@@ -44,6 +44,7 @@ from helpdesk.intake.progress import Progress
 from helpdesk.intake.quarantine import Quarantine
 from helpdesk.intake.sentfolder import SentFolder
 from helpdesk.network import describe
+from helpdesk.outbound.delivery import BackgroundDelivery
 from helpdesk.outbound.outbox import Outbox, SendReport
 from helpdesk.outbound.render import Templates
 from helpdesk.outbound.sentcopy import SentCopies
@@ -64,6 +65,9 @@ REQUESTS = "requests"
 STATUS_FILE = "daemon-status.json"
 # The rule tick: time rules (escalation, follow-up, auto-close) are checked this often.
 RULE_TICK = "every 60 seconds"
+# A cycle with this many new messages delivers from the sender process while it works on them
+# (``[smtp] sender_process``, :mod:`helpdesk.outbound.delivery`).
+BACKLOG_MINIMUM = 32
 
 
 def load_policy(config: Config) -> tuple[Templates, RuleSet, BusinessHours]:
@@ -147,6 +151,7 @@ class Helpdesk:
         self.outbox = Outbox(data_dir, config.business.name, config.business.email)
         # What the outbox queued must be on disk before the store records it as done.
         self.store.before_commit(self.outbox.flush)
+        self.delivery = BackgroundDelivery(data_dir, config.smtp, config.imap.save_sent, self.outbox, clock)
         self.actions = Actions(config, self.store, self.outbox, templates, self.tokens, clock)
         self.dispatcher = Dispatcher(
             self.store, self.actions, rules, hours, data_dir, clock, send_digest=self.send_digest
@@ -197,6 +202,7 @@ class Helpdesk:
         """Stop the parse workers, write the store's segments and release the data directory."""
         try:
             self.parser.close()
+            self.delivery.close()
             self.store.close()
         finally:
             self.lock.release()
@@ -302,13 +308,25 @@ class Helpdesk:
         uids = self._since_filter(mailbox, state, uids)
         self.last_fetch = {"at": iso(self.clock()), "folder": folder, "new": len(uids)}
         progress = Progress(f"importing {folder}", len(uids)) if state.import_pending and uids else None
-        for batch in mailbox.fetch(uids, self.config.imap.batch_size):
+        if len(uids) >= BACKLOG_MINIMUM and not state.import_pending:
+            self.delivery.begin()
+        batches = mailbox.fetch(uids, self.config.imap.batch_size)
+        batch = next(batches, None)
+        while batch is not None:
+            following = next(batches, None)
+            if following is not None:
+                # Parsed by the workers while this batch is recorded and answered.
+                self.parser.prepare([fetched.raw for fetched in following])
             report.add(self.ingestor.ingest_batch(folder, uidvalidity, batch, state.history_until))
+            if self.delivery.active:
+                # Each batch's mail goes to the sender process while the next batch is read.
+                self.dispatcher.run()
             if progress is not None:
                 progress.advance(len(batch))
             if self.stop_requested():
                 log.info("stopping: the rest of the new mail is fetched on the next start")
                 return report
+            batch = following
         if progress is not None:
             progress.finish()
         state = self.store.folder_state(folder) or state
@@ -487,12 +505,15 @@ class Helpdesk:
         """One full cycle: requests, new mail (inbox, then answers in the Sent folder), the rules it
         triggers, due time rules, the outbox, and the copies of what it sent (``[imap] save_sent``)."""
         self.apply_requests()
-        report = self.ingest_new(mailbox)
-        self.sent_folder.watch(mailbox, lambda: self.stop_requested())
-        self.dispatcher.run()
-        self.mail_documents()
-        self.run_jobs()
-        self.dispatcher.run()
+        try:
+            report = self.ingest_new(mailbox)
+            self.sent_folder.watch(mailbox, lambda: self.stop_requested())
+            self.dispatcher.run()
+            self.mail_documents()
+            self.run_jobs()
+            self.dispatcher.run()
+        finally:
+            self.delivery.finish()
         self.send_outbox()
         self.sent_folder.save_copies(mailbox, self.sent_copies)
         return report

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import logging
 import re
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -16,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from helpdesk.config import load_config
-from helpdesk.daemon import Helpdesk
+from helpdesk.daemon import BACKLOG_MINIMUM, Helpdesk
 from helpdesk.demo.processes import free_port
 from helpdesk.demo.smtpsink import SmtpSink
 from helpdesk.intake.fetch import Mailbox
@@ -384,3 +385,31 @@ def test_required_authentication_trusts_only_our_own_server(tmp_path: Path, mail
         assert len(relayed) == 2 and "Refund sent." in text_of(relayed[-1])
     finally:
         harness.close()
+
+
+@pytest.mark.parametrize("sender_process", [True, False], ids=["sender_process", "one_process"])
+def test_a_backlog_is_answered_alike_with_or_without_the_sender_process(
+    tmp_path: Path, mailbox, smtp_sink, sender_process: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A backlog's acknowledgements and notifications, delivered while the daemon works on it."""
+    count = BACKLOG_MINIMUM + 8
+    mailbox.append_many(
+        [customer_mail(f"buyer{n}@example.org", f"Order {n}", f"Where is order {n}?") for n in range(count)]
+    )
+    running = Harness(tmp_path, mailbox, smtp_sink, smtp={"sender_process": sender_process})
+    try:
+        with caplog.at_level(logging.INFO, logger="helpdesk.outbound.delivery"):
+            running.cycle()
+        left = running.helpdesk.outbox.queued()
+        sent = running.helpdesk.outbox.sent()
+    finally:
+        running.close()
+    delivered = running.delivered()
+    acknowledgements = [message for message in delivered if message["X-Helpdesk-Kind"] == "acknowledge"]
+    acknowledged = sorted(message["To"].addresses[0].addr_spec for message in acknowledgements)
+    assert acknowledged == sorted(f"buyer{n}@example.org" for n in range(count))
+    notified = [message for message in delivered if message["X-Helpdesk-Kind"] == "owner-notification"]
+    assert len(notified) == count and all(OWNER in message["To"] for message in notified)
+    assert len({message["Message-ID"] for message in delivered}) == len(delivered) == 2 * count
+    assert left == [] and len(sent) == 2 * count
+    assert ("delivering from the sender process" in caplog.text) is sender_process

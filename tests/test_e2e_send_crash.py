@@ -106,8 +106,8 @@ def wait_until(condition, timeout: float, interval: float = 0.02) -> bool:
 
 
 def queued(data_dir: Path) -> int:
-    """Items waiting in the outbox (read from the directory, without opening the outbox)."""
-    return len(list((data_dir / "outbox" / "queue").glob("*.json")))
+    """Items waiting in the outbox (read from its files, without opening the outbox)."""
+    return Outbox.waiting_in(data_dir)
 
 
 def copies_waiting(data_dir: Path) -> bool:

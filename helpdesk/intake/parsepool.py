@@ -21,13 +21,12 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
-import signal
-import threading
-import time
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
 
+from helpdesk.children import leave_with_parent
 from helpdesk.errors import MessageRejected
 from helpdesk.intake.message import InboundMessage, parse_message
 
@@ -35,8 +34,6 @@ log = logging.getLogger(__name__)
 
 # Batches smaller than this are parsed in the daemon's process.
 PARALLEL_MINIMUM = 32
-# How often a worker checks that the daemon is still there (seconds).
-PARENT_CHECK_INTERVAL = 0.5
 
 ParseResult = InboundMessage | MessageRejected
 
@@ -52,6 +49,21 @@ def parse_or_reject(raw: bytes) -> ParseResult:
         return MessageRejected(f"internal error: {type(exc).__name__}: {exc}")
 
 
+def parse_all(raws: Sequence[bytes]) -> list[ParseResult]:
+    """Parse a chunk of messages (one task of a worker)."""
+    return [parse_or_reject(raw) for raw in raws]
+
+
+@dataclass(frozen=True)
+class _Ahead:
+    """A message whose parse was started ahead (:meth:`ParsePool.prepare`)."""
+
+    raw: bytes
+    future: Future[list[ParseResult]]
+    index: int
+    generation: int
+
+
 class ParsePool:
     """Parses batches of raw messages, in worker processes when a batch is large."""
 
@@ -59,29 +71,84 @@ class ParsePool:
         self.workers = workers
         self._executor: ProcessPoolExecutor | None = None
         self._broken = False
+        # Parses started ahead, by the id of the message's bytes; each prepare() is a generation.
+        self._ahead: dict[int, _Ahead] = {}
+        self._generation = 0
+
+    def prepare(self, raws: Sequence[bytes]) -> None:
+        """Start parsing ``raws`` in the workers now; :meth:`parse` collects the results later.
+
+        The daemon hands over a backlog's next batch before it records and answers the
+        current one: the workers parse while the daemon's process works, instead of the
+        daemon's process waiting for them. A small batch is left to :meth:`parse`.
+        """
+        if not self._parallel(raws):
+            return
+        executor = self._start()
+        self._generation += 1
+        chunk = self._chunk(len(raws))
+        try:
+            for start in range(0, len(raws), chunk):
+                piece = list(raws[start : start + chunk])
+                future = executor.submit(parse_all, piece)
+                for index, raw in enumerate(piece):
+                    self._ahead[id(raw)] = _Ahead(raw, future, index, self._generation)
+        except BrokenProcessPool as exc:
+            self._break(exc)
 
     def parse(self, raws: Sequence[bytes]) -> list[ParseResult]:
-        """The parse of each message of ``raws``, in order."""
-        if len(raws) < PARALLEL_MINIMUM or self.workers < 1 or self._broken:
-            return [parse_or_reject(raw) for raw in raws]
-        executor = self._start()
+        """The parse of each message of ``raws``, in order (started ahead, or now)."""
+        ahead = [self._take_ahead(raw) for raw in raws]
+        missing = [raw for raw, entry in zip(raws, ahead, strict=True) if entry is None]
+        parsed_now = iter(self._parse_now(missing))
+        try:
+            results = [
+                next(parsed_now) if entry is None else entry.future.result()[entry.index] for entry in ahead
+            ]
+        except BrokenProcessPool as exc:
+            self._break(exc)
+            return parse_all(raws)
+        taken = [entry.generation for entry in ahead if entry is not None]
+        if taken:
+            # Messages prepared with these but never asked for (duplicates skipped) are dropped.
+            newest = max(taken)
+            self._ahead = {key: entry for key, entry in self._ahead.items() if entry.generation > newest}
+        return results
+
+    def _take_ahead(self, raw: bytes) -> _Ahead | None:
+        entry = self._ahead.pop(id(raw), None)
+        return entry if entry is not None and entry.raw is raw else None
+
+    def _parallel(self, raws: Sequence[bytes]) -> bool:
+        return len(raws) >= PARALLEL_MINIMUM and self.workers >= 1 and not self._broken
+
+    def _chunk(self, count: int) -> int:
         # A few chunks per worker: large enough to keep the per-task overhead
         # small, small enough that no worker is left with most of the batch.
-        chunk = max(1, len(raws) // (self.workers * 4))
+        return max(1, count // (self.workers * 4))
+
+    def _parse_now(self, raws: Sequence[bytes]) -> list[ParseResult]:
+        if not self._parallel(raws):
+            return parse_all(raws)
+        executor = self._start()
         try:
-            return list(executor.map(parse_or_reject, raws, chunksize=chunk))
+            return list(executor.map(parse_or_reject, raws, chunksize=self._chunk(len(raws))))
         except BrokenProcessPool as exc:
-            log.error("parse workers failed (%s); parsing in the daemon's process from now on", exc)
-            self._broken = True
-            self.close()
-            return [parse_or_reject(raw) for raw in raws]
+            self._break(exc)
+            return parse_all(raws)
+
+    def _break(self, exc: BaseException) -> None:
+        log.error("parse workers failed (%s); parsing in the daemon's process from now on", exc)
+        self._broken = True
+        self._ahead = {}
+        self.close()
 
     def _start(self) -> ProcessPoolExecutor:
         if self._executor is None:
             self._executor = ProcessPoolExecutor(
                 max_workers=self.workers,
                 mp_context=multiprocessing.get_context("spawn"),
-                initializer=_leave_with_parent,
+                initializer=leave_with_parent,
                 initargs=(os.getpid(),),
             )
             log.info("started %d parse worker(s) for a backlog", self.workers)
@@ -92,19 +159,3 @@ class ParsePool:
         if self._executor is not None:
             self._executor.shutdown(wait=True, cancel_futures=True)
             self._executor = None
-
-
-def _leave_with_parent(parent: int) -> None:
-    """Worker start-up: exit as soon as the daemon that started us is gone.
-
-    Ctrl-C in a terminal reaches the whole process group; the daemon decides
-    what it means and stops its workers itself, so they ignore it.
-    """
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(PARENT_CHECK_INTERVAL)
-        os._exit(0)
-
-    threading.Thread(target=watch, name="parent-watch", daemon=True).start()

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import re
+import secrets
+from binascii import b2a_qp
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.encoders import encode_base64
@@ -20,7 +22,6 @@ from email.mime.base import MIMEBase
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.policy import Compat32
-from email.quoprimime import body_encode
 from email.utils import format_datetime, formataddr, make_msgid
 
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]+")
@@ -137,14 +138,24 @@ def _text(value: str, name: str) -> str | Header:
 
 
 def _body(text: str, subtype: str) -> MIMEText:
+    """A text part, quoted-printable (binascii's encoder, in C: the email package's is Python)."""
     part = MIMEText("", subtype, "utf-8")
     part.replace_header("Content-Transfer-Encoding", "quoted-printable")
-    # quoprimime encodes characters as single bytes: give it the UTF-8 bytes as latin-1.
     text = text.replace("\r\n", "\n")
     if not text.endswith("\n"):
         text += "\n"
-    part.set_payload(body_encode(text.encode("utf-8").decode("latin-1"), eol="\n"))
+    part.set_payload(b2a_qp(text.encode("utf-8"), istext=True).decode("ascii"))
     return part
+
+
+def _boundary() -> str:
+    """A random multipart boundary that no part can contain.
+
+    ``=_`` never occurs in quoted-printable or base64 text (every part is one
+    or the other), so the email package's search of the whole message for a
+    collision, which compiles a regular expression per message, is not needed.
+    """
+    return f"=_helpdesk_{secrets.token_hex(12)}"
 
 
 def new_message_id(domain: str) -> str:
@@ -163,13 +174,13 @@ def compose(
     """
     body: Message = _body(outbound.text, "plain")
     if outbound.html is not None:
-        alternative = MIMEMultipart("alternative")
+        alternative = MIMEMultipart("alternative", boundary=_boundary())
         alternative.attach(body)
         alternative.attach(_body(outbound.html, "html"))
         body = alternative
     message: Message = body
     if outbound.attachments:
-        message = MIMEMultipart("mixed")
+        message = MIMEMultipart("mixed", boundary=_boundary())
         message.attach(body)
         for attachment in outbound.attachments:
             message.attach(_attachment(attachment))

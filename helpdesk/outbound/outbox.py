@@ -1,16 +1,12 @@
 """The durable outbox: every outbound message is on disk before the first attempt.
 
-A queued item is one file in ``<data>/outbox/queue/``, ``ID.json``: its
-record with the final message bytes (``raw``, the bytes as latin-1 text),
-written with temp file and rename, and made durable together with the rest
-of a batch (:meth:`Outbox.flush`, one file system sync) before the store
-commits what queued it. One file, not two: creating a file is the dearest
-step of an enqueue on some file systems (about 0.4 ms on the benchmark
-machine's ext4), and every customer message queues two. Delivered items are
-appended to ``sent.log`` (one fdatasync each) and their queue files removed;
-failed ones move to ``failed/``, as ``ID.eml`` (the bytes, for the owner to
-open) and ``ID.json`` (the record). A queue left by an older version, with
-the bytes in ``ID.eml`` beside the record, is converted when the outbox opens.
+Everything enqueued between two flushes is written as one batch file in
+``<data>/outbox/queue/`` (the records with the final message bytes; see
+:mod:`helpdesk.outbound.queuefiles`), made durable with one file system sync
+(:meth:`Outbox.flush`) before the store commits what queued it. Delivered
+items are appended to ``sent.log`` (one fdatasync each) and leave the queue
+(a batch file goes with its last item); failed ones move to ``failed/``, as
+``ID.eml`` (the bytes, for the owner to open) and ``ID.json`` (the record).
 
 The item id is a hash of an idempotency key chosen by the caller (for
 example ``acknowledge:12``): enqueueing a key again, after a crash or a
@@ -31,18 +27,18 @@ sent again after a restart.
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import json
 import logging
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import BinaryIO
 
 from helpdesk.outbound.compose import Outbound, compose, new_message_id
+from helpdesk.outbound.items import OutboxItem, SendReport, item_id
+from helpdesk.outbound.queuefiles import QueueFiles, count_waiting, parse_record, record_bytes
 from helpdesk.outbound.smtp import PermanentFailure, SmtpTransport, TemporaryFailure
 from helpdesk.store.durable import atomic_write, remove_stale_temporaries, sync_filesystem
 from helpdesk.store.records import iso
@@ -54,41 +50,6 @@ MAX_RETRY = timedelta(hours=1)
 MAX_ATTEMPTS = 15
 
 
-@dataclass
-class OutboxItem:
-    """The record of one outbound message."""
-
-    id: str
-    key: str
-    kind: str
-    ticket_id: int | None
-    message_id: str
-    sender: str
-    recipients: list[str]
-    subject: str
-    created_at: str
-    next_attempt_at: str
-    # Enqueue order (nanoseconds): items go out in the order they were queued.
-    queued_ns: int = 0
-    attempts: int = 0
-    last_error: str | None = None
-    sent_at: str | None = None
-
-
-@dataclass
-class SendReport:
-    """What one pass over the queue did."""
-
-    sent: list[OutboxItem] = field(default_factory=list)
-    deferred: list[OutboxItem] = field(default_factory=list)
-    failed: list[OutboxItem] = field(default_factory=list)
-
-
-def item_id(key: str) -> str:
-    """The id of the item with idempotency key ``key``."""
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:24]
-
-
 def retry_delay(attempts: int) -> timedelta:
     """How long to wait after the ``attempts``-th temporary failure."""
     return min(FIRST_RETRY * 2 ** max(attempts - 1, 0), MAX_RETRY)
@@ -97,7 +58,13 @@ def retry_delay(attempts: int) -> timedelta:
 class Outbox:
     """The queue directory and the sending loop over it."""
 
-    def __init__(self, data_dir: Path, sender_name: str, sender_email: str) -> None:
+    def __init__(self, data_dir: Path, sender_name: str, sender_email: str, *, load: bool = True) -> None:
+        """Open the outbox in ``data_dir``.
+
+        ``load=False`` opens it for a sender process (:mod:`helpdesk.outbound.delivery`): it
+        reads nothing and sends only the items it is handed (:meth:`adopt`), while the
+        daemon's process, which opened it with ``load``, owns the queue and its recovery.
+        """
         self.root = data_dir / "outbox"
         self.queue = self.root / "queue"
         self.failed_dir = self.root / "failed"
@@ -105,44 +72,35 @@ class Outbox:
         self.sender_name = sender_name
         self.sender_email = sender_email
         self.domain = sender_email.rpartition("@")[2]
-        self._repair_sent_log()
         # Open while a sending pass records deliveries (see send_due).
         self._log_file: BinaryIO | None = None
         # Delivered item id -> its Message-ID, so a replayed enqueue can say
         # which message it already sent.
-        self._sent_ids = {item.id: item.message_id for item in self.sent()}
+        self._sent_ids: dict[str, str] = {}
         # The records in the queue directory, by id, as they are on disk: read once here and
         # kept in step by every change, so that neither a sending pass nor an enqueue reads
         # the directory again (a pass over thousands of items would read them all).
         self._queued: dict[str, OutboxItem] = {}
-        self._unflushed = False
-        self._recover()
+        # Which file holds each queued item (see :mod:`helpdesk.outbound.queuefiles`).
+        self._files = QueueFiles(self.queue)
+        # Enqueued since the last flush, with their bytes: the next batch file.
+        self._unflushed: dict[str, tuple[OutboxItem, bytes]] = {}
+        # Told the items of every flush (file -> ids): they are committed and may be sent.
+        self.on_flush: Callable[[dict[str, list[str]]], None] | None = None
+        if load:
+            self.reload()
 
-    def _recover(self) -> None:
-        """Clean up after a crash: temp files, unrecorded items, delivered leftovers; convert an old queue."""
-        for directory in (self.queue, self.failed_dir):
-            remove_stale_temporaries(directory)
-        if not self.queue.is_dir():
-            return
-        for path in self.queue.glob("*.json"):
-            try:
-                data = json.loads(path.read_bytes())
-                raw = data.pop("raw", None)
-                item = OutboxItem(**data)
-                if raw is None:
-                    # An older version's record, its bytes beside it: one file from now on.
-                    self._save_queued(item, path.with_suffix(".eml").read_bytes())
-                self._queued[item.id] = item
-            except (ValueError, TypeError, FileNotFoundError):
-                # Written but never flushed before a crash: the enqueue never
-                # committed, and the event that asked for it will ask again.
-                path.unlink()
-        # Bytes of an older version's items (converted above, or never committed).
-        for leftover in self.queue.glob("*.eml"):
-            leftover.unlink()
-        for identifier in [identifier for identifier in self._queued if identifier in self._sent_ids]:
-            self._remove_queued(identifier)
-            del self._queued[identifier]
+    def reload(self) -> None:
+        """Read the outbox from disk again (after another process sent from it) and recover it."""
+        self._repair_sent_log()
+        self._sent_ids = {item.id: item.message_id for item in self.sent()}
+        remove_stale_temporaries(self.failed_dir)
+        self._files = QueueFiles(self.queue)
+        self._queued = {item.id: item for item in self._files.load(self._gone)}
+
+    def _gone(self, identifier: str) -> bool:
+        """Whether an item left the queue: delivered, or failed (its record in ``failed/``)."""
+        return identifier in self._sent_ids or (self.failed_dir / f"{identifier}.json").exists()
 
     def _repair_sent_log(self) -> None:
         """Cut a torn last line (a crash mid-append) so the next record starts on a line of its own."""
@@ -156,7 +114,8 @@ class Outbox:
                 os.fsync(log_file.fileno())
 
     def _remove_queued(self, identifier: str) -> None:
-        (self.queue / f"{identifier}.json").unlink(missing_ok=True)
+        self._files.remove(identifier)
+        self._queued.pop(identifier, None)
 
     def message_id_of(self, key: str) -> str | None:
         """The Message-ID of the item enqueued under ``key`` (in any state), or None."""
@@ -167,7 +126,7 @@ class Outbox:
             return self._queued[identifier].message_id
         path = self.failed_dir / f"{identifier}.json"
         if path.exists():
-            return OutboxItem(**json.loads(path.read_text(encoding="utf-8"))).message_id
+            return parse_record(path.read_bytes())[0].message_id
         return None
 
     def enqueue(
@@ -209,46 +168,61 @@ class Outbox:
             next_attempt_at=iso(max(send_at, now) if send_at else now),
             queued_ns=time.time_ns(),
         )
-        # Not flushed here: :meth:`flush` makes a whole batch durable with one
-        # sync, and runs before the store commit that records what was queued.
-        self._save_queued(item, raw, durable=False)
-        self._unflushed = True
+        # Not written here: :meth:`flush` writes everything enqueued since the last one as
+        # one file, made durable with one sync, before the store commit that records it.
+        self._unflushed[item.id] = (item, raw)
+        self._queued[item.id] = item
         return message_id, True
 
     def flush(self) -> None:
-        """Make everything enqueued so far durable (one file system sync)."""
-        if self._unflushed:
-            sync_filesystem(self.queue)
-            self._unflushed = False
+        """Write what was enqueued since the last flush as one batch file, durably (one file system sync).
 
-    @staticmethod
-    def _write_record(
-        directory: Path, item: OutboxItem, raw: bytes | None = None, durable: bool = True
-    ) -> None:
-        """Write ``item``'s record as ``ID.json`` in ``directory``, with the message bytes if given."""
-        # The record's fields are flat (text, numbers, a list of text): its
-        # own __dict__ serialises exactly like asdict(), without deep copies.
-        fields = vars(item) if raw is None else {**vars(item), "raw": raw.decode("latin-1")}
-        record = json.dumps(fields, ensure_ascii=False, indent=1).encode("utf-8")
-        atomic_write(directory / f"{item.id}.json", record, durable=durable, mode=0o600)
+        This is the commit point of those enqueues; :attr:`on_flush` is told of them afterwards.
+        """
+        if not self._unflushed:
+            return
+        name = self._files.write_batch(list(self._unflushed.values()))
+        sync_filesystem(self.queue)
+        flushed, self._unflushed = list(self._unflushed), {}
+        if self.on_flush is not None:
+            self.on_flush({name: flushed})
 
-    def _save_queued(self, item: OutboxItem, raw: bytes, durable: bool = True) -> None:
-        """Write a queued item's file (the commit point of its enqueue) and keep its record in the index."""
-        self._write_record(self.queue, item, raw, durable)
+    def handed_over(self) -> dict[str, list[str]]:
+        """Where every item waiting to be sent lies (file -> ids): what a sender process is given."""
+        return self._files.locations(item.id for item in self.queued())
+
+    def adopt(self, files: dict[str, list[str]]) -> None:
+        """Take committed queue items (file -> ids) into this outbox, a sender process's, to send them."""
+        for item in self._files.adopt(files):
+            self._queued[item.id] = item
+
+    def absorb(self, report: SendReport) -> None:
+        """Take in what a sender process did with the items it was handed (:meth:`adopt` there)."""
+        for item in report.sent:
+            self._sent_ids[item.id] = item.message_id
+        for item in (*report.sent, *report.failed):
+            self._remove_queued(item.id)
+        for item in report.deferred:
+            # The sender process wrote its single file (a retry time, or recipients split off).
+            self._files.now_single(item.id)
+            self._queued[item.id] = item
+
+    def _save_queued(self, item: OutboxItem, raw: bytes) -> None:
+        """Write a queued item's changed record durably (its single file) and keep it in the index."""
+        self._files.write_single(item, raw)
         self._queued[item.id] = item
 
     def _mark_sent(self, item: OutboxItem) -> None:
         """Record a delivery durably (one fdatasync).
 
-        Its queue files go later, in the background (:meth:`_remove_recorded`):
-        from here on :meth:`queued` skips the item, and a crash before they are
-        gone leaves them to :meth:`_recover`.
+        From here on :meth:`queued` skips the item, and a crash before it has
+        left the queue files is taken care of when the outbox is read again.
         """
-        line = json.dumps(vars(item), ensure_ascii=False, separators=(",", ":")) + "\n"
+        line = record_bytes(item)
         if self._log_file is None:
             self.root.mkdir(parents=True, exist_ok=True)
             self._log_file = self.sent_log.open("ab")
-        self._log_file.write(line.encode("utf-8"))
+        self._log_file.write(line)
         self._log_file.flush()
         os.fdatasync(self._log_file.fileno())
         self._sent_ids[item.id] = item.message_id
@@ -259,30 +233,20 @@ class Outbox:
         if log_file is not None:
             log_file.close()
 
-    def _recorded(self, identifier: str, recorded: list[str]) -> None:
-        """Note that the delivery of ``identifier`` is in ``sent.log``: out of the queue, files to remove."""
-        self._queued.pop(identifier, None)
-        recorded.append(identifier)
-
-    def _remove_recorded(self, identifiers: list[str]) -> None:
-        """Drop the queue files of deliveries already recorded in ``sent.log``."""
-        for identifier in identifiers:
-            self._remove_queued(identifier)
-
     def _mark_failed(self, item: OutboxItem, raw: bytes) -> None:
         """Move an item to ``failed/`` with its bytes, for the owner to look at."""
-        atomic_write(self.failed_dir / f"{item.id}.eml", raw, mode=0o600)
-        self._write_record(self.failed_dir, item)
+        self._write_failed(item, raw)
         self._remove_queued(item.id)
-        self._queued.pop(item.id, None)
+
+    def _write_failed(self, item: OutboxItem, raw: bytes) -> None:
+        atomic_write(self.failed_dir / f"{item.id}.eml", raw, mode=0o600)
+        atomic_write(self.failed_dir / f"{item.id}.json", record_bytes(item), mode=0o600)
 
     @staticmethod
     def _records(directory: Path) -> list[OutboxItem]:
         if not directory.is_dir():
             return []
-        return [
-            OutboxItem(**json.loads(path.read_text(encoding="utf-8"))) for path in directory.glob("*.json")
-        ]
+        return [parse_record(path.read_bytes())[0] for path in directory.glob("*.json")]
 
     def queued(self) -> list[OutboxItem]:
         """Every item waiting to be sent, oldest first (copies: changing one changes nothing queued)."""
@@ -306,32 +270,26 @@ class Outbox:
     @staticmethod
     def waiting_in(data_dir: Path) -> int:
         """How many items wait in the outbox queue of ``data_dir`` (read only; a hint while it sends)."""
-        queue = data_dir / "outbox" / "queue"
-        return sum(1 for _ in queue.glob("*.json")) if queue.is_dir() else 0
+        root = data_dir / "outbox"
+        delivered = {item.id for item in _sent_records(root / "sent.log")}
+        failed = {path.stem for path in (root / "failed").glob("*.json")}
+        left = delivered | failed
+        return count_waiting(root / "queue", left.__contains__)
 
     def sent(self) -> list[OutboxItem]:
         """Every delivered item, in delivery order (a torn last line is ignored)."""
-        try:
-            lines = self.sent_log.read_bytes().splitlines()
-        except FileNotFoundError:
-            return []
-        items = []
-        for line in lines:
-            try:
-                items.append(OutboxItem(**json.loads(line)))
-            except (ValueError, TypeError):
-                continue
-        return items
-
+        return _sent_records(self.sent_log)
     def raw(self, item: OutboxItem) -> bytes:
         """The message bytes of a queued item."""
-        raw: str = json.loads((self.queue / f"{item.id}.json").read_bytes())["raw"]
-        return raw.encode("latin-1")
+        if item.id in self._unflushed:
+            return self._unflushed[item.id][1]
+        return self._files.raw(item.id)
 
     # -- erasure (``helpdesk customer forget``) ---------------------------------
 
     def held_items(self) -> list[tuple[OutboxItem, bytes, bool]]:
         """Every queued and failed item with its bytes and whether it failed (for erasure)."""
+        self.flush()  # Every copy of the bytes is then in a file that erasure can rewrite.
         held = [(item, self.raw(item), False) for item in self.queued()]
         for item in self._records(self.failed_dir):
             path = self.failed_dir / f"{item.id}.eml"
@@ -344,16 +302,16 @@ class Outbox:
             (self.failed_dir / f"{item.id}.json").unlink(missing_ok=True)
             (self.failed_dir / f"{item.id}.eml").unlink(missing_ok=True)
         else:
-            self._remove_queued(item.id)
+            self._files.erase(item.id)
             self._queued.pop(item.id, None)
 
     def rewrite_item(self, item: OutboxItem, raw: bytes, failed: bool) -> None:
         """Replace a queued or failed item with a redacted one (same id), atomically."""
         if failed:
-            atomic_write(self.failed_dir / f"{item.id}.eml", raw, mode=0o600)
-            self._write_record(self.failed_dir, item)
+            self._write_failed(item, raw)
         else:
-            self._save_queued(item, raw)
+            self._files.replace(item, raw)
+            self._queued[item.id] = item
 
     def rewrite_sent_log(self, change: Callable[[bytes], bytes | None]) -> int:
         """Rewrite ``sent.log`` atomically, each line through ``change`` (None drops it).
@@ -383,23 +341,25 @@ class Outbox:
         times = [datetime.fromisoformat(item.next_attempt_at) for item in self.queued()]
         return min(times) if times else None
 
-    async def send_due(self, transport: SmtpTransport, now: datetime) -> SendReport:
-        """Try every item that is due, in order, over one connection.
+    async def send_due(
+        self, transport: SmtpTransport, now: datetime, go_on: Callable[[], bool] = lambda: True
+    ) -> SendReport:
+        """Try every item that is due, in order, over one connection, while ``go_on()`` holds.
 
         Only the durable record of a delivery (:meth:`_mark_sent`) stands
-        between one message and the next message's DATA; the queue files of
-        recorded items are removed in batches by a background task, which
-        the pass waits for only at its end.
+        between one message and the next message's DATA; it is written while
+        the next message's envelope is on the wire. Then the item leaves the
+        queue (a batch file goes with its last item). ``go_on`` is asked before
+        each message (a sender process stops once its daemon is gone).
         """
         self.flush()  # Committed to disk before the first attempt, whoever enqueued it.
         report = SendReport()
         marking: asyncio.Task[None] | None = None
         marked = ""
-        # Recorded items whose queue files are still to be removed, and the removal under way.
-        recorded: list[str] = []
-        removing: asyncio.Task[None] | None = None
         try:
             for item in self.queued():
+                if not go_on():
+                    break
                 if datetime.fromisoformat(item.next_attempt_at) > now:
                     continue
                 item.attempts += 1
@@ -410,18 +370,13 @@ class Outbox:
                     if marking is not None:
                         await marking
                         marking = None
-                        self._recorded(marked, recorded)
+                        self._remove_queued(marked)
                     if self._failed_attempt(item, raw, exc, now, report):
                         break
                     continue
                 if marking is not None:
                     await marking
-                    self._recorded(marked, recorded)
-                if recorded and (removing is None or removing.done()):
-                    if removing is not None:
-                        await removing
-                    removing = asyncio.create_task(asyncio.to_thread(self._remove_recorded, recorded))
-                    recorded = []
+                    self._remove_queued(marked)
                 if refused:
                     self._split_refused(item, raw, refused, now, report)
                 item.sent_at = iso(now)
@@ -433,12 +388,9 @@ class Outbox:
             try:
                 if marking is not None:
                     await marking
-                    self._recorded(marked, recorded)
+                    self._remove_queued(marked)
             finally:
                 self._close_log()
-                if removing is not None:
-                    await removing
-                self._remove_recorded(recorded)
         return report
 
     def _split_refused(
@@ -493,3 +445,18 @@ class Outbox:
         report.deferred.append(item)
         log.warning("%s to %s deferred (attempt %d): %s", item.kind, recipients, item.attempts, exc)
         return exc.connection_lost
+
+
+def _sent_records(sent_log: Path) -> list[OutboxItem]:
+    """The records of ``sent.log``, in delivery order (a torn last line is ignored)."""
+    try:
+        lines = sent_log.read_bytes().splitlines()
+    except FileNotFoundError:
+        return []
+    items = []
+    for line in lines:
+        try:
+            items.append(parse_record(line)[0])
+        except (ValueError, TypeError):
+            continue
+    return items

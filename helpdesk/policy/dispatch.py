@@ -142,22 +142,37 @@ class Dispatcher:
     ) -> list[Match]:
         """Fire every rule for ``event`` that holds for ``ticket``, in order, until a stop."""
         fired = []
+        # The ticket and its customer as the conditions see them: read once, and again after a
+        # rule fired (its actions may have changed them).
+        doc: dict[str, Any] = ticket.to_doc()
+        customers: dict[str, dict[str, Any] | None] = {}
         for rule in self.rules.for_event(event):
-            match = self.rules.match(rule, self._facts(ticket.to_doc(), message, rule))
+            match = self.rules.match(rule, self._facts(doc, message, rule, customers))
             if match is None:
                 continue
             fired.append(match)
             if self._fire(match, ticket, message, window):
                 break
+            doc, customers = ticket.to_doc(), {}
         return fired
 
-    def _facts(self, ticket: Mapping[str, Any], message: StoredMessage | None, rule: Rule | None) -> Facts:
+    def _facts(
+        self,
+        ticket: Mapping[str, Any],
+        message: StoredMessage | None,
+        rule: Rule | None,
+        customers: dict[str, dict[str, Any] | None] | None = None,
+    ) -> Facts:
+        """What the conditions of ``rule`` look at; ``customers`` keeps customer facts already read."""
         customer = None
         if rule is None or rule.needs_customer:
-            found = self.store.customer(str(ticket.get("customer", "")))
-            if found is not None:
-                spent, _ = purchases(self.store.invoices_of(found.email))
-                customer = {**found.to_doc(), "spent": str(spent)}
+            email = str(ticket.get("customer", ""))
+            if customers is not None and email in customers:
+                customer = customers[email]
+            else:
+                customer = self._customer_facts(email)
+                if customers is not None:
+                    customers[email] = customer
         return Facts(
             ticket=ticket,
             now=self.clock(),
@@ -167,6 +182,14 @@ class Dispatcher:
             text=message.text if message else "",
             has_attachment=bool(message.attachments) if message else False,
         )
+
+    def _customer_facts(self, email: str) -> dict[str, Any] | None:
+        """The customer record of ``email`` with what they spent, as conditions see it."""
+        found = self.store.customer(email)
+        if found is None:
+            return None
+        spent, _ = purchases(self.store.invoices_of(found.email))
+        return {**found.to_doc(), "spent": str(spent)}
 
     # -- the tick ------------------------------------------------------------------------
 

@@ -58,6 +58,42 @@ def test_workers_parse_exactly_as_the_daemon_process_does() -> None:
     assert all(_same(got, want) for got, want in zip(again, reversed(expected), strict=True))
 
 
+def test_a_batch_prepared_ahead_is_parsed_while_the_caller_works_and_collected_in_order() -> None:
+    first, second = _mixed_batch(), [mail.raw for mail in generate_corpus(40, seed=11)]
+    pool = ParsePool(workers=2)
+    try:
+        pool.prepare(second)
+        # The workers have the second batch; the caller goes on with the first meanwhile.
+        parsed_first = pool.parse(first)
+        assert all(_same(got, parse_or_reject(raw)) for got, raw in zip(parsed_first, first, strict=True))
+        # Asked for in any order and without some (duplicates the caller skipped), each is its own.
+        wanted = list(reversed(second[5:]))
+        collected = pool.parse(wanted)
+        assert pool._ahead == {}, "what was prepared and not asked for is dropped"
+    finally:
+        pool.close()
+    assert all(_same(got, parse_or_reject(raw)) for got, raw in zip(collected, wanted, strict=True))
+
+
+def test_equal_bytes_that_were_not_prepared_are_parsed_now() -> None:
+    batch = [mail.raw for mail in generate_corpus(40, seed=12)]
+    copies = [bytes(bytearray(raw)) for raw in batch]
+    pool = ParsePool(workers=2)
+    try:
+        pool.prepare(batch)
+        results = pool.parse(copies[:3])
+        assert len(pool._ahead) == len(batch), "another object is another message: nothing taken"
+    finally:
+        pool.close()
+    assert all(_same(got, parse_or_reject(raw)) for got, raw in zip(results, copies[:3], strict=True))
+
+
+def test_small_batches_are_not_prepared() -> None:
+    pool = ParsePool(workers=2)
+    pool.prepare([mail.raw for mail in generate_corpus(PARALLEL_MINIMUM - 1, seed=13)])
+    assert pool._executor is None and pool._ahead == {}
+
+
 def test_small_batches_and_zero_workers_stay_in_process() -> None:
     batch = [mail.raw for mail in generate_corpus(PARALLEL_MINIMUM, seed=3)]
     pool = ParsePool(workers=2)

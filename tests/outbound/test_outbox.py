@@ -23,7 +23,7 @@ import pytest
 from helpdesk.config import SmtpConfig
 from helpdesk.demo.processes import free_port
 from helpdesk.demo.smtpsink import SmtpSink
-from helpdesk.outbound import outbox as outbox_module
+from helpdesk.outbound import queuefiles as queuefiles_module
 from helpdesk.outbound.compose import Outbound
 from helpdesk.outbound.outbox import (
     FIRST_RETRY,
@@ -35,6 +35,7 @@ from helpdesk.outbound.outbox import (
     item_id,
     retry_delay,
 )
+from helpdesk.outbound.queuefiles import BATCH_SUFFIX
 from helpdesk.outbound.smtp import SmtpTransport
 from helpdesk.store.records import iso
 
@@ -102,40 +103,63 @@ def queue_files(outbox: Outbox) -> list[str]:
 # -- enqueue ----------------------------------------------------------------------------------
 
 
-def test_enqueue_writes_one_file_with_the_record_and_the_bytes(
+def batch_files(outbox: Outbox) -> list[str]:
+    return [name for name in queue_files(outbox) if name.endswith(BATCH_SUFFIX)]
+
+
+def test_a_flush_writes_everything_enqueued_since_the_last_as_one_file(
     outbox: Outbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     written: list[tuple[str, bool]] = []
-    real_write = outbox_module.atomic_write
+    real_write = queuefiles_module.atomic_write
 
     def recording_write(path: Path, data: bytes, **kwargs: Any) -> None:
         written.append((path.name, kwargs.get("durable", True)))
         real_write(path, data, **kwargs)
 
-    monkeypatch.setattr(outbox_module, "atomic_write", recording_write)
-    message_id, queued = outbox.enqueue("acknowledge:1", outbound(), NOW)
-
-    identifier = item_id("acknowledge:1")
+    monkeypatch.setattr(queuefiles_module, "atomic_write", recording_write)
+    message_id, queued = outbox.enqueue("acknowledge:1", outbound(1), NOW)
+    other_id, _ = outbox.enqueue("acknowledge:2", outbound(2, to="lee@example.org"), NOW)
     assert queued
-    # Not flushed one by one: Outbox.flush makes a batch durable with one sync.
-    assert written == [(f"{identifier}.json", False)]
-    assert queue_files(outbox) == [f"{identifier}.json"]
-    assert (outbox.queue / f"{identifier}.json").stat().st_mode & 0o777 == 0o600
+    # Nothing is written by an enqueue: the flush (before the store commit) writes them all.
+    assert written == [] and queue_files(outbox) == []
+    outbox.flush()
+    [name] = batch_files(outbox)
+    # One file, made durable by the flush's one file system sync, not by its own fsync.
+    assert written == [(name, False)]
+    assert queue_files(outbox) == [name]
+    assert (outbox.queue / name).stat().st_mode & 0o777 == 0o600
 
-    record = json.loads((outbox.queue / f"{identifier}.json").read_text(encoding="utf-8"))
-    assert record["key"] == "acknowledge:1"
-    assert record["message_id"] == message_id
-    assert record["recipients"] == ["kim@example.org"]
-    assert record["sender"] == BUSINESS
-    assert record["next_attempt_at"] == iso(NOW)
-    assert record["attempts"] == 0
+    first, second = (json.loads(line) for line in (outbox.queue / name).read_bytes().splitlines())
+    assert first["key"] == "acknowledge:1" and second["key"] == "acknowledge:2"
+    assert first["message_id"] == message_id and second["message_id"] == other_id
+    assert first["recipients"] == ["kim@example.org"] and second["recipients"] == ["lee@example.org"]
+    assert first["sender"] == BUSINESS
+    assert first["next_attempt_at"] == iso(NOW)
+    assert first["attempts"] == 0
 
-    raw = record["raw"].encode("latin-1")
+    raw = first["raw"].encode("latin-1")
     assert raw == outbox.raw(outbox.queued()[0])
     parsed = email.message_from_bytes(raw, policy=email.policy.default)
     assert parsed["Message-ID"] == f"<{message_id}>"
     assert message_id.endswith("@acme.example")
     assert parsed["From"].addresses[0].addr_spec == BUSINESS
+    # Nothing new, nothing written.
+    outbox.flush()
+    assert len(written) == 1
+
+
+def test_the_batch_file_goes_with_its_last_item(outbox: Outbox, smtp_sink: SmtpSink) -> None:
+    for number in range(1, 4):
+        outbox.enqueue(f"acknowledge:{number}", outbound(number), NOW)
+    outbox.flush()
+    later, _ = outbox.enqueue("acknowledge:4", outbound(4), NOW, send_at=NOW + timedelta(hours=1))
+    outbox.flush()
+    _, second = batch_files(outbox)
+    assert len(send_due(outbox, smtp_sink, NOW).sent) == 3
+    assert queue_files(outbox) == [second]
+    assert [item.message_id for item in send_due(outbox, smtp_sink, NOW + timedelta(hours=1)).sent] == [later]
+    assert queue_files(outbox) == []
 
 
 def test_the_same_key_is_queued_once(outbox: Outbox) -> None:
@@ -160,10 +184,12 @@ def test_a_given_message_id_is_the_one_sent(outbox: Outbox) -> None:
 
 
 def test_a_queue_file_torn_by_a_crash_leaves_nothing_queued(tmp_path: Path) -> None:
-    """Written but not flushed when the machine went down: the enqueue never committed."""
+    """Written but not made durable when the machine went down: the enqueues never committed."""
     outbox = open_outbox(tmp_path)
     outbox.enqueue("acknowledge:1", outbound(), NOW)
-    path = outbox.queue / f"{item_id('acknowledge:1')}.json"
+    outbox.flush()
+    [name] = batch_files(outbox)
+    path = outbox.queue / name
     path.write_bytes(path.read_bytes()[:100])
 
     reopened = open_outbox(tmp_path)
@@ -172,18 +198,27 @@ def test_a_queue_file_torn_by_a_crash_leaves_nothing_queued(tmp_path: Path) -> N
     assert reopened.enqueue("acknowledge:1", outbound(), NOW)[1] is True
 
 
+def test_what_was_never_flushed_is_not_queued_after_a_restart(tmp_path: Path) -> None:
+    outbox = open_outbox(tmp_path)
+    outbox.enqueue("acknowledge:1", outbound(), NOW)
+    reopened = open_outbox(tmp_path)
+    assert reopened.queued() == [] and reopened.message_id_of("acknowledge:1") is None
+
+
 def test_a_queue_of_the_older_two_file_layout_is_converted_and_sent(
     tmp_path: Path, smtp_sink: SmtpSink
 ) -> None:
     """An upgrade with mail still queued: the bytes in ``ID.eml``, the record in ``ID.json``."""
     outbox = open_outbox(tmp_path)
     message_id, _ = outbox.enqueue("acknowledge:1", outbound(), NOW)
+    outbox.flush()
     identifier = item_id("acknowledge:1")
-    path = outbox.queue / f"{identifier}.json"
-    record = json.loads(path.read_bytes())
+    [name] = batch_files(outbox)
+    record = json.loads((outbox.queue / name).read_bytes())
+    (outbox.queue / name).unlink()
     raw = record.pop("raw").encode("latin-1")
     (outbox.queue / f"{identifier}.eml").write_bytes(raw)
-    path.write_text(json.dumps(record), encoding="utf-8")
+    (outbox.queue / f"{identifier}.json").write_text(json.dumps(record, indent=1), encoding="utf-8")
     # And the bytes of an older enqueue that never wrote its record.
     (outbox.queue / f"{item_id('acknowledge:2')}.eml").write_bytes(raw)
 
@@ -199,13 +234,14 @@ def test_a_queue_of_the_older_two_file_layout_is_converted_and_sent(
 def test_recovery_removes_stale_temporary_files(tmp_path: Path) -> None:
     outbox = open_outbox(tmp_path)
     outbox.enqueue("acknowledge:1", outbound(), NOW)
-    (outbox.queue / ".abc.json.123.tmp").write_bytes(b"torn")
+    outbox.flush()
+    [name] = batch_files(outbox)
+    (outbox.queue / ".abc.batch.123.tmp").write_bytes(b"torn")
     outbox.failed_dir.mkdir(parents=True)
     (outbox.failed_dir / ".abc.json.123.tmp").write_bytes(b"torn")
 
     reopened = open_outbox(tmp_path)
-    identifier = item_id("acknowledge:1")
-    assert queue_files(reopened) == [f"{identifier}.json"]
+    assert queue_files(reopened) == [name]
     assert list(reopened.failed_dir.iterdir()) == []
 
 
@@ -219,6 +255,7 @@ def test_message_id_of_knows_queued_sent_and_failed_items(tmp_path: Path, smtp_s
     assert [item.message_id for item in report.failed] == [failed_id]
     assert [item.message_id for item in report.sent] == [sent_id]
     queued_id, _ = outbox.enqueue("acknowledge:3", outbound(3), NOW)
+    outbox.flush()
 
     for box in (outbox, open_outbox(tmp_path)):
         assert box.message_id_of("acknowledge:1") == failed_id
@@ -368,6 +405,7 @@ def test_queued_items_already_in_the_sent_log_are_removed_on_opening(
     """A crash after the sent mark but before the queue files were removed."""
     outbox = open_outbox(tmp_path)
     outbox.enqueue("acknowledge:1", outbound(), NOW)
+    outbox.flush()
     leftovers = {path.name: path.read_bytes() for path in outbox.queue.iterdir()}
     send_due(outbox, smtp_sink, NOW)
     for name, data in leftovers.items():
@@ -449,6 +487,7 @@ def test_a_crash_before_the_sent_mark_resends_only_that_message(
 def test_items_queued_before_a_restart_are_sent_after_it(tmp_path: Path, smtp_sink: SmtpSink) -> None:
     first = open_outbox(tmp_path)
     ids = [first.enqueue(f"notify:{number}:1", outbound(number), NOW)[0] for number in range(3)]
+    first.flush()
     report = send_due(open_outbox(tmp_path), smtp_sink, NOW)
     assert [item.message_id for item in report.sent] == ids
 

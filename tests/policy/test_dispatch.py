@@ -49,11 +49,14 @@ def count_commits(store: Store, monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return commits
 
 
-def crash_on_commit(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+def crash_on_commit(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The next commit dies after its first step, the outbox flush, before the store is written."""
+
     def crash() -> None:
+        env.outbox.flush()
         raise SimulatedCrash
 
-    monkeypatch.setattr(store, "commit", crash)
+    monkeypatch.setattr(env.store, "commit", crash)
 
 
 def notified(env: Env) -> None:
@@ -109,7 +112,7 @@ def test_a_replay_after_a_crash_sends_nothing_twice(
 ) -> None:
     env = Env(tmp_path, smtp_sink)
     env.ingest(first_mail())
-    crash_on_commit(env.store, monkeypatch)
+    crash_on_commit(env, monkeypatch)
     with pytest.raises(SimulatedCrash):
         env.dispatcher.run()
     monkeypatch.undo()
@@ -139,7 +142,7 @@ def test_a_replay_after_the_mail_went_out_sends_nothing(
 ) -> None:
     env = Env(tmp_path, smtp_sink)
     env.ingest(first_mail())
-    crash_on_commit(env.store, monkeypatch)
+    crash_on_commit(env, monkeypatch)
     with pytest.raises(SimulatedCrash):
         env.dispatcher.run()
     monkeypatch.undo()
@@ -330,7 +333,7 @@ def test_a_note_is_kept_and_goes_nowhere(env: Env) -> None:
 def test_a_replayed_owner_reply_is_relayed_once(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
     notified(env)
     env.ingest(env.owner_reply("Your parcel left today.\n#tag shipped"))
-    crash_on_commit(env.store, monkeypatch)
+    crash_on_commit(env, monkeypatch)
     with pytest.raises(SimulatedCrash):
         env.dispatcher.run()
     monkeypatch.undo()
