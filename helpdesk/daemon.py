@@ -68,6 +68,9 @@ RULE_TICK = "every 60 seconds"
 # A cycle with this many new messages delivers from the sender process while it works on them
 # (``[smtp] sender_process``, :mod:`helpdesk.outbound.delivery`).
 BACKLOG_MINIMUM = 32
+# Events handled between two commits of a backlog: from each commit on, the sender process
+# delivers their mail while the daemon handles the next.
+DELIVERY_CHUNK = 50
 
 
 def load_policy(config: Config) -> tuple[Templates, RuleSet, BusinessHours]:
@@ -320,7 +323,7 @@ class Helpdesk:
             report.add(self.ingestor.ingest_batch(folder, uidvalidity, batch, state.history_until))
             if self.delivery.active:
                 # Each batch's mail goes to the sender process while the next batch is read.
-                self.dispatcher.run()
+                self.dispatcher.run(commit_every=DELIVERY_CHUNK)
             if progress is not None:
                 progress.advance(len(batch))
             if self.stop_requested():

@@ -20,7 +20,6 @@ from email.header import Header
 from email.message import Message
 from email.mime.base import MIMEBase
 from email.mime.multipart import MIMEMultipart
-from email.mime.text import MIMEText
 from email.policy import Compat32
 from email.utils import format_datetime, formataddr, make_msgid
 
@@ -137,10 +136,16 @@ def _text(value: str, name: str) -> str | Header:
     return value if value.isascii() else Header(value, "utf-8", header_name=name)
 
 
-def _body(text: str, subtype: str) -> MIMEText:
-    """A text part, quoted-printable (binascii's encoder, in C: the email package's is Python)."""
-    part = MIMEText("", subtype, "utf-8")
-    part.replace_header("Content-Transfer-Encoding", "quoted-printable")
+def _body(text: str, subtype: str) -> Message:
+    """A UTF-8 text part, quoted-printable.
+
+    The headers are MIMEText's own; the payload is encoded by binascii (in C), not by
+    MIMEText's charset machinery, which would first encode an empty body in base64.
+    """
+    part = Message()
+    part["Content-Type"] = f'text/{subtype}; charset="utf-8"'
+    part["MIME-Version"] = "1.0"
+    part["Content-Transfer-Encoding"] = "quoted-printable"
     text = text.replace("\r\n", "\n")
     if not text.endswith("\n"):
         text += "\n"

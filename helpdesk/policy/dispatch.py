@@ -75,14 +75,23 @@ class Dispatcher:
 
     # -- events ------------------------------------------------------------------------
 
-    def run(self) -> int:
-        """Handle every pending event once; returns how many were handled."""
+    def run(self, commit_every: int | None = None) -> int:
+        """Handle every pending event once; returns how many were handled.
+
+        What they did is committed at the end, and with ``commit_every`` also after that many
+        events: the daemon's sender process delivers a backlog's mail from each commit on.
+        """
         handled = 0
         tried: set[int] = set()
         # Handling an event may queue more (a command closes a ticket): loop until none are new.
         while events := [event for event in self.store.pending_events() if event.sequence not in tried]:
             done: set[int] = set()
-            for event in events:
+            for number, event in enumerate(events):
+                if commit_every and number and number % commit_every == 0:
+                    self.store.events_done(done)
+                    handled += len(done)
+                    done = set()
+                    self.store.commit()
                 tried.add(event.sequence)
                 try:
                     self._handle(event)

@@ -86,6 +86,21 @@ def test_events_are_handled_and_cleared_in_one_commit(env: Env, monkeypatch: pyt
     assert commits == [0], "nothing to do: no commit"
 
 
+def test_a_backlog_is_committed_in_chunks(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With ``commit_every``, what the events queued is committed as it goes (the sender process sends it)."""
+    for number in range(5):
+        env.ingest(customer_mail(f"buyer{number}@example.org", f"Order {number}", "Where is it?"))
+    assert len(env.store.pending_events()) == 10
+    commits = count_commits(env.store, monkeypatch)
+
+    assert env.dispatcher.run(commit_every=4) == 10
+
+    # After 4 events, after 8, then the rest.
+    assert commits == [6, 2, 0]
+    assert Counter(kinds(env)) == Counter({"acknowledge": 5, "owner-notification": 5})
+    assert Store(env.data_dir, readonly=True).pending_events() == []
+
+
 def test_a_customer_writing_again_is_not_acknowledged_again(env: Env) -> None:
     notified(env)
     env.ingest(customer_mail(CUSTOMER, "Re: Teapot", "Photo attached.", in_reply_to="z1@example.org"))
