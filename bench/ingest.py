@@ -23,10 +23,12 @@ It starts a private Dovecot (``tests/dovecot.py``) and an SMTP sink in a process
    (``Helpdesk(config)`` + ``Mailbox.connect()`` + ``Helpdesk.ingest_new()`` + closing). The
    same is also timed with ``parse_workers = 0``, everything in one process, to show what the
    workers add; the raw rate is always one process. The automatic mail a cycle then sends is
-   left out here: it is not ingest, and it is measured in 3 and 4. Afterwards every appended
+   left out here (``[smtp] sender_process = false``, so that no rules run along with the
+   batches): it is not ingest, and it is measured in 3 and 4. Afterwards every appended
    message must be in the store under its (folder, UIDVALIDITY, UID), or the benchmark fails.
 3. **Growth**: complete daemon cycles (``Helpdesk.cycle()``: ingest, the actions of the new
-   events, the time rules when due, SMTP delivery) of 1,000 new messages into a store that
+   events, the time rules when due, SMTP delivery, one after the other: without the sender
+   process) of 1,000 new messages into a store that
    already holds 1,000 tickets and into one that holds ``--preload`` tickets, with the time of
    each phase. The stores are built directly through the :class:`helpdesk.store.store.Store` API
    (``bench/preload.py``) with records shaped like those the daemon writes, not by ingesting
@@ -355,16 +357,21 @@ def make_config(
     sink: SmtpSinkProcess,
     batch_size: int,
     parse_workers: int | None = None,
+    sender_process: bool | None = None,
 ) -> Config:
     """A configuration for ``mailbox`` and ``sink`` with its data directory at ``directory/data``.
 
-    ``parse_workers`` None leaves helpdesk's default (one worker per core, at most four).
+    ``parse_workers`` and ``sender_process`` None leave helpdesk's defaults (one parse worker
+    per core, at most four; the sender process on more than one core). Without the sender
+    process a cycle runs its phases one after the other, which the ingest rates and the growth
+    cycles time apart; with it, a backlog's rules and mail go along with each batch.
     """
     directory.mkdir(parents=True, exist_ok=True)
     imap: dict[str, Any] = {"batch_size": batch_size, "idle": False}
     if parse_workers is not None:
         imap["parse_workers"] = parse_workers
-    path = write_config(directory, mailbox, sink, imap=imap)
+    smtp = {} if sender_process is None else {"sender_process": sender_process}
+    path = write_config(directory, mailbox, sink, imap=imap, smtp=smtp)
     return load_config(path)
 
 
@@ -436,7 +443,7 @@ def measure_rates(
         variants = ((ingest, None, "helpdesk ingest"), (single, 0, "single-process ingest"))
         for timing, workers, label in variants:
             directory = workdir / f"ingest-{attempt}"
-            config = make_config(directory, mailbox, sink, options.batch_size, workers)
+            config = make_config(directory, mailbox, sink, options.batch_size, workers, sender_process=False)
             timing.runs.append(time_ingest(mailbox, uids, directory, config))
             progress(f"{label} run {attempt}: {timing.runs[-1]:.2f} s")
             shutil.rmtree(directory)
@@ -489,7 +496,7 @@ def open_store(
     """Build a store of ``tickets`` tickets, open it as the daemon does, connect a new mailbox."""
     side = StoreSide(tickets, messages=options.growth_messages)
     mailbox = server.new_mailbox()
-    config = make_config(directory, mailbox, sink, options.batch_size)
+    config = make_config(directory, mailbox, sink, options.batch_size, sender_process=False)
     start = time.perf_counter()
     preload_store(config.storage_path, tickets)
     side.build_seconds = time.perf_counter() - start

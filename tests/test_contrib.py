@@ -29,6 +29,8 @@ def test_the_unit_is_hardened_and_restarts_on_failure() -> None:
     assert unit["ReadWritePaths"] == "/var/lib/helpdesk"
     assert unit["ExecReload"] == "/bin/kill -HUP $MAINPID"
     assert "--log-format json run" in unit["ExecStart"]
+    # A stop is the daemon's to carry out: its helper processes are not signalled with it.
+    assert unit["KillMode"] == "mixed"
 
 
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze is not installed")
