@@ -440,7 +440,11 @@ def _footer_over_history(lines: _Lines, index: int) -> bool:
     order number is ...").
     """
     above = lines.prev_text[index]
-    if above < 0 or lines.quoted[above] or lines.is_footer(above) or lines.is_footer_link(above):
+    # A quote between the author's text and the footer (an interleaved answer) is passed over:
+    # what is left of the message once the quote is gone must read the same way.
+    while above >= 0 and lines.quoted[above]:
+        above = lines.prev_text[above]
+    if above < 0 or lines.is_footer(above) or lines.is_footer_link(above):
         # Only the first footer of a stack looks below it, which keeps this linear.
         return False
     last = index

@@ -46,8 +46,9 @@ from helpdesk.outbound.sentcopy import SentCopies
 
 log = logging.getLogger(__name__)
 
-# How long close() waits for the sender process to leave before it is terminated (seconds).
-STOP_TIMEOUT = 10.0
+# How long the daemon waits for the sender process to finish its pass and leave before it is
+# terminated (seconds): two SMTP timeouts.
+STOP_TIMEOUT = 60.0
 
 
 class BackgroundDelivery:
@@ -152,15 +153,16 @@ class BackgroundDelivery:
         self._stop_process()
 
     def _stop_process(self) -> None:
+        """Close the pipe (the process leaves once its pass is done) and wait for it to go."""
         process, self._process = self._process, None
         connection, self._connection = self._connection, None
+        if connection is not None:
+            connection.close()
         if process is not None:
             process.join(STOP_TIMEOUT)
             if process.is_alive():
                 process.terminate()
                 process.join()
-        if connection is not None:
-            connection.close()
 
 
 def serve(

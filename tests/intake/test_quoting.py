@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from helpdesk.intake.quoting import strip_reply
@@ -776,6 +776,8 @@ def test_reply_shaped_text_gives_a_string_made_of_its_lines(text: str) -> None:
 
 @settings(max_examples=600, deadline=None)
 @given(st.one_of(st.text(), _EMAILISH))
+# A footer under an interleaved quote, above unquoted text: the quote must not hide the footer.
+@example("Hello\n> quoted\nSent from my iPhone\n\nHello")
 def test_stripping_is_idempotent(text: str) -> None:
     once = strip_reply(text)
     assert strip_reply(once) == once
