@@ -69,7 +69,8 @@ RULE_TICK = "every 60 seconds"
 # (``[smtp] sender_process``, :mod:`helpdesk.outbound.delivery`).
 BACKLOG_MINIMUM = 32
 # Events handled between two commits of a backlog: from each commit on, the sender process
-# delivers their mail while the daemon handles the next.
+# delivers their mail while the daemon handles the next. Batches smaller than this (a small
+# [imap] batch_size) are answered together, not one commit each.
 DELIVERY_CHUNK = 50
 
 
@@ -321,8 +322,8 @@ class Helpdesk:
                 # Parsed by the workers while this batch is recorded and answered.
                 self.parser.prepare([fetched.raw for fetched in following])
             report.add(self.ingestor.ingest_batch(folder, uidvalidity, batch, state.history_until))
-            if self.delivery.active:
-                # Each batch's mail goes to the sender process while the next batch is read.
+            if self.delivery.active and self.store.pending_event_count() >= DELIVERY_CHUNK:
+                # The batches' mail goes to the sender process while the next batch is read.
                 self.dispatcher.run(commit_every=DELIVERY_CHUNK)
             if progress is not None:
                 progress.advance(len(batch))

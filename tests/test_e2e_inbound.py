@@ -302,15 +302,22 @@ def test_mail_arriving_during_a_cycle_does_not_wait_for_the_next_poll(
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    "batch_size",
-    # Small batches: many commits, so that kills land between them; batches of 50 are
-    # parsed by the parse workers, which are killed with the daemon.
-    [5, 50],
+    ("batch_size", "sender_process"),
+    # Small batches: many commits, so that kills land between them (one process, to keep each
+    # start short); batches of 50 are parsed by the parse workers, and their mail delivered by
+    # the sender process while the next batch is read, all killed with the daemon.
+    [(5, False), (50, True)],
     ids=["small-batches", "parse-workers"],
 )
-def test_sigkill_during_ingest_loses_and_doubles_nothing(mailbox, tmp_path, smtp_sink, batch_size) -> None:
+def test_sigkill_during_ingest_loses_and_doubles_nothing(
+    mailbox, tmp_path, smtp_sink, batch_size: int, sender_process: bool
+) -> None:
     config_path = write_config(
-        tmp_path, mailbox, smtp_sink, imap={"batch_size": batch_size, "parse_workers": 2}
+        tmp_path,
+        mailbox,
+        smtp_sink,
+        imap={"batch_size": batch_size, "parse_workers": 2},
+        smtp={"sender_process": sender_process},
     )
     corpus = generate_corpus(500, seed=11)
     mailbox.append_many([mail.raw for mail in corpus])

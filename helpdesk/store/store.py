@@ -689,6 +689,10 @@ class Store:
         """Events whose actions have not run yet, oldest first."""
         return [Event.from_doc(self._events[sequence]) for sequence in sorted(self._events)]
 
+    def pending_event_count(self) -> int:
+        """How many events wait for their actions (without reading them)."""
+        return len(self._events)
+
     def events_done(self, sequences: set[int]) -> None:
         """Forget these events (their actions ran, or they failed for good)."""
         for sequence in sequences:
