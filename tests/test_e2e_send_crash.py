@@ -165,23 +165,8 @@ def test_sigkill_while_sending_loses_nothing(tmp_path: Path, mailbox: ImapMailbo
         # Kill only once a run is sending, at a random moment.
         kills_while_sending = sum(kill_while_sending(config_path, sink, rng) for _ in range(KILLS))
 
-        # A last run sends what is left; then it is stopped normally.
-        daemon = daemon_process(config_path)
-        try:
-            done = wait_until(
-                lambda: queued(data_dir) == 0
-                and {(r.kind, r.ticket) for r in sink.received} >= expected
-                and not copies_waiting(data_dir),
-                120,
-                interval=0.2,
-            )
-        finally:
-            daemon.send_signal(signal.SIGTERM)
-            daemon.wait(timeout=30)
-        received = sink.received
+        received = send_the_rest(config_path, sink, expected)
 
-    assert daemon.returncode == 0
-    assert done, f"outbox not emptied: {queued(data_dir)} queued, {len(received)} received"
     assert kills_while_sending == KILLS, "the daemon was not killed in the middle of sending"
     # (That some were sent again shows the kills hit that moment: the sink's delay makes
     # it most of each message's time.)
@@ -193,6 +178,27 @@ def test_sigkill_while_sending_loses_nothing(tmp_path: Path, mailbox: ImapMailbo
         assert set(in_sent) == {message.message_id for message in received} and set(in_sent.values()) == {1}
     else:
         assert not in_sent
+
+
+def send_the_rest(config_path: Path, sink: SlowSink, expected: set[tuple[str, str]]) -> list[Received]:
+    """A last run sends what is left, then is stopped normally; everything the sink received."""
+    data_dir = config_path.parent / "data"
+    daemon = daemon_process(config_path)
+    try:
+        done = wait_until(
+            lambda: queued(data_dir) == 0
+            and {(r.kind, r.ticket) for r in sink.received} >= expected
+            and not copies_waiting(data_dir),
+            120,
+            interval=0.2,
+        )
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        daemon.wait(timeout=30)
+    received = sink.received
+    assert daemon.returncode == 0
+    assert done, f"outbox not emptied: {queued(data_dir)} queued, {len(received)} received"
+    return received
 
 
 def assert_each_sent_once_but_for_kills(
@@ -239,21 +245,9 @@ def test_sigkill_while_the_sender_process_delivers_a_backlog(tmp_path: Path, mai
             customers += BACKLOG
             kills_while_sending += kill_while_sending(config_path, sink, rng)
 
-        daemon = daemon_process(config_path)
         expected = {(kind, str(ticket)) for kind in KINDS for ticket in range(1, customers + 1)}
-        try:
-            done = wait_until(
-                lambda: queued(data_dir) == 0 and {(r.kind, r.ticket) for r in sink.received} >= expected,
-                120,
-                interval=0.2,
-            )
-        finally:
-            daemon.send_signal(signal.SIGTERM)
-            daemon.wait(timeout=30)
-        received = sink.received
+        received = send_the_rest(config_path, sink, expected)
 
-    assert daemon.returncode == 0
-    assert done, f"outbox not emptied: {queued(data_dir)} queued, {len(received)} received"
     assert kills_while_sending == BACKLOG_ROUNDS, "the daemon was not killed in the middle of sending"
     log = (tmp_path / "daemon.log").read_text(encoding="utf-8")
     assert log.count("delivering from the sender process") >= BACKLOG_ROUNDS
